@@ -1,0 +1,21 @@
+// Small string helpers shared by the readers, writers and reports.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace dcar::text {
+
+// Splits on one character; keeps empty fields.
+std::vector<std::string> split(const std::string& s, char sep);
+std::string trim(const std::string& s);
+std::string join(const std::vector<std::string>& parts, const std::string& sep);
+bool ends_with(const std::string& s, const std::string& suffix);
+// The shortest decimal form that reads back as the same float ("0.1", not "0.100000001").
+std::string format_float(float v);
+// argv as one line a shell would read back: arguments with spaces or quotes are single-quoted.
+std::string quote_argv(const std::vector<std::string>& args);
+// Ids travel through TSV and one-per-line sidecars: no tab, newline or carriage return, not empty.
+// Returns an empty string when valid, else the reason.
+std::string check_id(const std::string& id);
+
+}  // namespace dcar::text

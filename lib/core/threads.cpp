@@ -1,0 +1,20 @@
+// OpenBLAS is reached through the libblas.so.3 alternative, which may be another BLAS: its thread setter is
+// looked up weakly and called only when present.
+#include "core/threads.hpp"
+
+#include <omp.h>
+#include <thread>
+
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace dcar {
+
+int set_threads(int n) {
+    if (n <= 0) n = int(std::thread::hardware_concurrency());
+    if (n <= 0) n = 1;
+    omp_set_num_threads(n);
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+    return n;
+}
+
+}  // namespace dcar
