@@ -1,1 +1,122 @@
-int main() { return 1; }
+// dcar-index: build, add to, merge and describe FAISS indexes of embeddings.
+#include <iostream>
+
+#include "cli/run.hpp"
+#include "core/error.hpp"
+#include "index/index.hpp"
+
+using namespace dcar;
+
+namespace {
+
+void add_input_options(cli::po::options_description& options) {
+    options.add_options()
+        ("ids", cli::po::value<std::string>(), ".npy input: ids sidecar (default: INPUT without .npy + .ids, else row numbers)")
+        ("strict", "a duplicate id is an error (default: reported and skipped)");
+}
+
+stream::ReadOptions read_options(const cli::Context& c) {
+    stream::ReadOptions read;
+    if (c.args.count("ids")) read.ids_path = c.args["ids"].as<std::string>();
+    return read;
+}
+
+void report(const cli::Context& c, const char* verb, const index::IngestSummary& s) {
+    std::string line = std::string(verb) + " " + std::to_string(s.added) + " vectors";
+    if (s.trained_on) line += " (trained on " + std::to_string(s.trained_on) + ")";
+    if (s.duplicates) line += ", skipped " + std::to_string(s.duplicates) + " duplicate ids";
+    c.log.info(line);
+}
+
+int status_of(const index::IngestSummary& s) { return s.duplicates ? cli::exit_partial : cli::exit_ok; }
+
+int build_main(int argc, char** argv) {
+    cli::ToolSpec spec{"dcar-index build", "dcar-index build -o INDEX [options] [INPUT...]",
+                       "Build an index: train on a sample (when the index type needs training), then add every vector."};
+    spec.options.add_options()
+        ("output,o", cli::po::value<std::string>()->required(), "index file to write (atomically)")
+        ("factory,f", cli::po::value<std::string>()->default_value("Flat"), "FAISS factory string: Flat, HNSW32, IVF4096,Flat, IVF4096,PQ64, OPQ64,IVF4096,PQ64 ...")
+        ("train-sample", cli::po::value<uint64_t>()->default_value(0), "rows to train on (0 = automatic: 64 per IVF list, at least 65536)")
+        ("train-only", "write the trained, empty index: the template for shard builds")
+        ("seed", cli::po::value<uint64_t>()->default_value(1), "seed for sampling and k-means");
+    add_input_options(spec.options);
+    spec.positional.add("input", -1);
+    return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
+        index::BuildConfig config;
+        config.inputs = c.inputs();
+        config.output = c.args["output"].as<std::string>();
+        config.factory = c.args["factory"].as<std::string>();
+        config.train_sample = c.args["train-sample"].as<uint64_t>();
+        config.train_only = c.args.count("train-only") > 0;
+        config.seed = c.args["seed"].as<uint64_t>();
+        config.strict = c.args.count("strict") > 0;
+        config.read = read_options(c);
+        config.provenance = c.provenance;
+        const auto summary = index::build(config, c.log);
+        report(c, "indexed", summary);
+        return status_of(summary);
+    });
+}
+
+int add_main(int argc, char** argv) {
+    cli::ToolSpec spec{"dcar-index add", "dcar-index add INDEX [options] [INPUT...]",
+                       "Append embeddings to an existing index, atomically; ids already present are reported and skipped."};
+    spec.options.add_options()
+        ("index", cli::po::value<std::string>()->required(), "the index to extend (first positional argument)")
+        ("output,o", cli::po::value<std::string>(), "write the result here instead of replacing INDEX");
+    add_input_options(spec.options);
+    spec.positional.add("index", 1).add("input", -1);
+    return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
+        index::AddConfig config;
+        config.index = c.args["index"].as<std::string>();
+        config.inputs = c.inputs();
+        if (c.args.count("output")) config.output = c.args["output"].as<std::string>();
+        config.strict = c.args.count("strict") > 0;
+        config.read = read_options(c);
+        config.provenance = c.provenance;
+        const auto summary = index::add(config, c.log);
+        report(c, "added", summary);
+        return status_of(summary);
+    });
+}
+
+int merge_main(int argc, char** argv) {
+    cli::ToolSpec spec{"dcar-index merge", "dcar-index merge -o INDEX SHARD SHARD...",
+                       "Merge indexes that were filled from one trained template (dcar-index build --train-only) into one."};
+    spec.options.add_options()("output,o", cli::po::value<std::string>()->required(), "merged index to write (atomically)");
+    spec.positional.add("input", -1);
+    return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
+        index::MergeConfig config;
+        config.shards = c.inputs(false);
+        config.output = c.args["output"].as<std::string>();
+        config.provenance = c.provenance;
+        report(c, "merged", index::merge(config, c.log));
+        return cli::exit_ok;
+    });
+}
+
+int info_main(int argc, char** argv) {
+    cli::ToolSpec spec{"dcar-index info", "dcar-index info [--json] INDEX...",
+                       "Describe indexes: type, count, dimension, modality, model fingerprint, training identity, provenance."};
+    spec.options.add_options()("json", "one JSON object per index");
+    spec.positional.add("input", -1);
+    return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
+        const auto inputs = c.inputs(false);
+        if (inputs.empty()) throw Error(ErrorCode::usage, "no index given");
+        for (const auto& path : inputs) {
+            if (inputs.size() > 1 && !c.args.count("json")) std::cout << "file\t" << path << '\n';
+            std::cout << index::describe(index::load_index_metadata(path), c.args.count("json") > 0);
+        }
+        return cli::exit_ok;
+    });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return cli::run_subcommand("dcar-index", argc, argv,
+                               {{"build", "build an index from embeddings", build_main},
+                                {"add", "append embeddings to an index, atomically", add_main},
+                                {"merge", "merge shards of one trained index", merge_main},
+                                {"info", "describe an index", info_main}});
+}

@@ -1,1 +1,63 @@
-int main() { return 1; }
+// dcar-score: image→text and text→image recall@K of image and caption embeddings (DCAR.md §6). Parses the
+// options into a metrics::ScoreConfig, makes the one library call, and writes the report (and the plot).
+#include "cli/run.hpp"
+#include "core/error.hpp"
+#include "io/sink.hpp"
+#include "metrics/plot_svg.hpp"
+#include "metrics/report.hpp"
+#include "metrics/score.hpp"
+
+using namespace dcar;
+
+int main(int argc, char** argv) {
+    cli::ToolSpec spec;
+    spec.name = "dcar-score";
+    spec.usage = "dcar-score [options] --images IMG --texts TXT";
+    spec.summary = "Image-text retrieval recall (R@K in both directions) of image and caption embeddings.";
+    spec.positional_name = "";
+    spec.options.add_options()
+        ("images", cli::po::value<std::string>()->value_name("FILE"), "image embeddings (.dcs or .npy; - = stdin)")
+        ("texts", cli::po::value<std::string>()->value_name("FILE"), "caption embeddings (.dcs or .npy; - = stdin)")
+        ("manifest", cli::po::value<std::string>()->value_name("FILE"), "ground truth from a manifest (default: caption ids '<image id>#<j>')")
+        ("by-label", "ground truth: an image and a caption match when their labels are equal")
+        ("recall-at,k", cli::po::value<std::vector<std::string>>()->value_name("K,...")->default_value({"1,5,10"}, "1,5,10"),
+         "recall cut-offs")
+        ("dataset", cli::po::value<std::string>()->value_name("NAME")->default_value(""), "dataset name for the report")
+        ("model", cli::po::value<std::string>()->value_name("NAME")->default_value(""), "model name for the report (default: the inputs' model fingerprint)")
+        ("json", "print one JSON record (CLIP_benchmark's keys plus dcar's)")
+        ("per-class", "add per-class recall to the table")
+        ("plot", cli::po::value<std::string>()->value_name("FILE"), "write Recall@K curves as SVG")
+        ("chunk-size", cli::po::value<int>()->value_name("N")->default_value(1024), "queries scored per block (memory: N x gallery floats)")
+        ("output,o", cli::po::value<std::string>()->value_name("FILE")->default_value("-"), "report file (- = stdout); written atomically");
+
+    return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& ctx) {
+        const auto& a = ctx.args;
+        if (!a.count("images") || !a.count("texts")) throw Error(ErrorCode::usage, "both --images and --texts are required");
+        if (a.count("manifest") && a.count("by-label")) throw Error(ErrorCode::usage, "--manifest and --by-label exclude each other");
+        if (a["chunk-size"].as<int>() <= 0) throw Error(ErrorCode::usage, "--chunk-size must be positive");
+        const std::string output = a["output"].as<std::string>();
+        const std::string plot = a.count("plot") ? a["plot"].as<std::string>() : "";
+        if (plot == "-" && output == "-") throw Error(ErrorCode::usage, "--plot - needs the report elsewhere (-o FILE)");
+
+        metrics::ScoreConfig config;
+        config.images_path = a["images"].as<std::string>();
+        config.texts_path = a["texts"].as<std::string>();
+        if (a.count("manifest")) {
+            config.ground_truth = metrics::GroundTruthSource::manifest;
+            config.manifest_path = a["manifest"].as<std::string>();
+        } else if (a.count("by-label")) {
+            config.ground_truth = metrics::GroundTruthSource::labels;
+        }
+        config.ks = metrics::parse_ks(a["recall-at"].as<std::vector<std::string>>());
+        config.dataset = a["dataset"].as<std::string>();
+        config.model = a["model"].as<std::string>();
+        config.chunk_rows = size_t(a["chunk-size"].as<int>());
+
+        const metrics::ScoreResult result = metrics::score(config, ctx.log);
+        if (!plot.empty()) metrics::write_recall_svg(result, *io::open_sink(plot));
+        auto out = io::open_sink(output);
+        metrics::write_report(result, a.count("json") > 0, a.count("per-class") > 0, *out);
+        out->commit();
+        return result.partial() ? cli::exit_partial : cli::exit_ok;
+    });
+}

@@ -52,9 +52,9 @@ int run_tool(ToolSpec spec, int argc, char** argv, const ToolBody& body) {
     std::signal(SIGPIPE, SIG_IGN);
     const std::string program = spec.name.substr(0, spec.name.find(' '));
     Context context;
-    std::vector<std::string> argv_list(argv, argv + argc);
-    argv_list[0] = spec.name;
-    context.provenance = {program, version_line(), text::quote_argv(argv_list)};
+    // The tool's name (with its subcommand) stays unquoted so the line reads back as a command.
+    const std::vector<std::string> arguments(argv + 1, argv + argc);
+    context.provenance = {program, version_line(), spec.name + (arguments.empty() ? "" : " " + text::quote_argv(arguments))};
 
     add_common_options(spec.options);
     po::options_description hidden;
@@ -66,7 +66,9 @@ int run_tool(ToolSpec spec, int argc, char** argv, const ToolBody& body) {
 
     try {
         po::store(po::command_line_parser(argc, argv).options(all).positional(spec.positional).run(), context.args);
-        po::notify(context.args);
+        // --help and friends must work even when required options are missing, so notify() waits for them.
+        if (!context.args.count("help") && !context.args.count("version") && !context.args.count("dump-options"))
+            po::notify(context.args);
     } catch (const po::error& e) {
         print_message(spec.name, e.what());
         std::cerr << "usage: " << spec.usage << "\nTry '" << spec.name << " --help' for more information.\n";

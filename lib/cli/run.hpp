@@ -21,6 +21,8 @@ namespace dcar::cli {
 enum ExitStatus { exit_ok = 0, exit_error = 1, exit_usage = 2, exit_partial = 3 };
 
 struct ToolSpec {
+    ToolSpec(std::string name, std::string usage, std::string summary)
+        : name(std::move(name)), usage(std::move(usage)), summary(std::move(summary)), options("options") {}
     std::string name;     // "dcar-query" or "dcar-index build"
     std::string usage;    // "dcar-query [options] -i INDEX QUERIES..."
     std::string summary;  // one line

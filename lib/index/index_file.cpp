@@ -1,1 +1,168 @@
-// placeholder
+// FAISS reads and writes through its IOReader/IOWriter functors; adapting them to dcar's Source and Sink
+// gives atomic writes, "-" handling and file names in error messages for free.
+#include "index/index_file.hpp"
+
+#include <cstring>
+#include <faiss/Index.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_io.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "io/sink.hpp"
+#include "io/source.hpp"
+
+namespace dcar::index {
+
+IndexFile::IndexFile() = default;
+IndexFile::~IndexFile() = default;
+IndexFile::IndexFile(IndexFile&&) noexcept = default;
+IndexFile& IndexFile::operator=(IndexFile&&) noexcept = default;
+
+namespace {
+
+constexpr char index_magic[8] = {'D', 'C', 'A', 'R', 'I', 'N', 'D', 'X'};
+constexpr uint32_t index_version = 1;
+
+struct SinkWriter : faiss::IOWriter {
+    explicit SinkWriter(io::Sink& sink) : sink(sink) { name = sink.name(); }
+    size_t operator()(const void* ptr, size_t size, size_t nitems) override {
+        sink.write(ptr, size * nitems);
+        return nitems;
+    }
+    io::Sink& sink;
+};
+
+struct SourceReader : faiss::IOReader {
+    explicit SourceReader(io::Source& source) : source(source) { name = source.name(); }
+    size_t operator()(void* ptr, size_t size, size_t nitems) override {
+        if (size == 0 || nitems == 0) return 0;
+        size_t got = 0;
+        auto* p = static_cast<char*>(ptr);
+        const size_t want = size * nitems;
+        while (got < want) {
+            const size_t r = source.read(p + got, want - got);
+            if (r == 0) break;
+            got += r;
+        }
+        return got / size;
+    }
+    io::Source& source;
+};
+
+struct HashWriter : faiss::IOWriter {
+    uint64_t hash = 1469598103934665603ull;
+    size_t operator()(const void* ptr, size_t size, size_t nitems) override {
+        const auto* p = static_cast<const unsigned char*>(ptr);
+        for (size_t i = 0; i < size * nitems; ++i) hash = (hash ^ p[i]) * 1099511628211ull;
+        return nitems;
+    }
+};
+
+void put_u32(io::Sink& sink, uint32_t v) {
+    const char b[4] = {char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
+    sink.write(b, 4);
+}
+
+uint32_t get_u32(io::Source& source, const char* what) {
+    unsigned char b[4];
+    if (!source.read_exact(b, 4, what)) throw_error(ErrorCode::format, source.name(), std::string("truncated index: no ") + what);
+    return uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24;
+}
+
+IndexFile read_metadata(io::Source& source) {
+    char magic[8];
+    if (!source.read_exact(magic, 8, "the index magic") || std::memcmp(magic, index_magic, 8) != 0)
+        throw_error(ErrorCode::format, source.name(), "not a dcar index (bad magic)");
+    const uint32_t version = get_u32(source, "index version");
+    if (version != index_version)
+        throw_error(ErrorCode::format, source.name(), "index format version " + std::to_string(version) + " is not supported");
+    const uint32_t length = get_u32(source, "metadata length");
+    if (length > (64u << 20)) throw_error(ErrorCode::format, source.name(), "index metadata too large");
+    std::string json(length, '\0');
+    if (!source.read_exact(json.data(), length, "the index metadata")) throw_error(ErrorCode::format, source.name(), "truncated index metadata");
+    IndexFile file;
+    try {
+        const auto j = nlohmann::json::parse(json);
+        file.header = stream::Header::from_json(j.at("embeddings").dump(), source.name());
+        file.factory = j.at("factory").get<std::string>();
+        file.trained_id = j.at("trained_id").get<std::string>();
+    } catch (const nlohmann::json::exception& e) {
+        throw_error(ErrorCode::format, source.name(), std::string("index metadata: ") + e.what());
+    }
+    const uint64_t count = uint64_t(get_u32(source, "id count")) | uint64_t(get_u32(source, "id count")) << 32;
+    if (count > (1ull << 40)) throw_error(ErrorCode::format, source.name(), "implausible id count");
+    file.ids.reserve(size_t(std::min<uint64_t>(count, 1u << 24)));
+    for (uint64_t i = 0; i < count; ++i) {
+        const uint32_t n = get_u32(source, "an id");
+        if (n == 0 || n > (1u << 16)) throw_error(ErrorCode::format, source.name(), "id " + std::to_string(i) + ": bad length");
+        std::string id(n, '\0');
+        if (!source.read_exact(id.data(), n, "an id")) throw_error(ErrorCode::format, source.name(), "truncated index: ids end early");
+        file.ids.push_back(std::move(id));
+    }
+    return file;
+}
+
+}  // namespace
+
+IndexFile load_index_metadata(const std::string& path) {
+    auto source = io::open_source(path);
+    return read_metadata(*source);
+}
+
+IndexFile load_index(const std::string& path) {
+    auto source = io::open_source(path);
+    IndexFile file = read_metadata(*source);
+    try {
+        SourceReader reader(*source);
+        file.index.reset(faiss::read_index(&reader));
+    } catch (const faiss::FaissException& e) {
+        throw_error(ErrorCode::format, path, std::string("FAISS index unreadable: ") + e.what());
+    }
+    if (file.index->ntotal != faiss::Index::idx_t(file.ids.size()))
+        throw_error(ErrorCode::format, path, "index holds " + std::to_string(file.index->ntotal) + " vectors but " + std::to_string(file.ids.size()) + " ids");
+    if (uint32_t(file.index->d) != file.header.dim)
+        throw_error(ErrorCode::format, path, "FAISS index dimension differs from the metadata");
+    char extra;
+    if (source->read(&extra, 1) != 0) throw_error(ErrorCode::format, path, "trailing bytes after the FAISS index");
+    return file;
+}
+
+void save_index(const IndexFile& file, const std::string& path) {
+    auto sink = io::open_sink(path);
+    sink->write(index_magic, 8);
+    put_u32(*sink, index_version);
+    nlohmann::json j;
+    j["embeddings"] = nlohmann::json::parse(file.header.to_json());
+    j["factory"] = file.factory;
+    j["trained_id"] = file.trained_id;
+    j["count"] = file.ids.size();
+    const std::string json = j.dump();
+    put_u32(*sink, uint32_t(json.size()));
+    sink->write(json);
+    const uint64_t count = file.ids.size();
+    put_u32(*sink, uint32_t(count));
+    put_u32(*sink, uint32_t(count >> 32));
+    for (const auto& id : file.ids) {
+        put_u32(*sink, uint32_t(id.size()));
+        sink->write(id);
+    }
+    try {
+        SinkWriter writer(*sink);
+        faiss::write_index(file.index.get(), &writer);
+    } catch (const faiss::FaissException& e) {
+        throw_error(ErrorCode::io, path, std::string("FAISS cannot write the index: ") + e.what());
+    }
+    sink->commit();
+}
+
+std::string fingerprint_index(const faiss::Index& index) {
+    HashWriter writer;
+    faiss::write_index(&index, &writer);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)writer.hash);
+    return hex;
+}
+
+}  // namespace dcar::index

@@ -1,0 +1,42 @@
+// The dcar index file: a FAISS index plus what FAISS does not keep — the id of every vector (FAISS labels are
+// row positions into `ids`), the dimension, modality and model fingerprint of the embeddings it holds, the
+// factory string, an identity of its training (shards merge only when trained together), and provenance.
+// Layout (man/dcar-format.5): "DCARINDX", u32 version, u32 JSON length, JSON metadata, u64 id count,
+// ids (u32 length + bytes each), then the FAISS index as faiss::write_index writes it. Writes are atomic.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stream/header.hpp"
+
+namespace faiss {
+struct Index;
+}
+
+namespace dcar::index {
+
+struct IndexFile {
+    stream::Header header;   // dim, modality, model, provenance (dtype and normalized are not meaningful here)
+    std::string factory;     // FAISS factory string, as given
+    std::string trained_id;  // hex hash of the trained, empty index: equal for shards of one training
+    std::vector<std::string> ids;
+    std::unique_ptr<faiss::Index> index;
+
+    IndexFile();
+    ~IndexFile();
+    IndexFile(IndexFile&&) noexcept;
+    IndexFile& operator=(IndexFile&&) noexcept;
+};
+
+// Throws dcar::Error(io|format) naming the file.
+IndexFile load_index(const std::string& path);
+// Reads only the metadata and ids (no FAISS payload): for `info` and checks. Throws like load_index.
+IndexFile load_index_metadata(const std::string& path);
+// Writes atomically (temporary + rename). Throws dcar::Error(io).
+void save_index(const IndexFile& file, const std::string& path);
+
+// 64-bit FNV-1a of the serialised index, as 16 hex digits.
+std::string fingerprint_index(const faiss::Index& index);
+
+}  // namespace dcar::index
