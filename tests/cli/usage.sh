@@ -1,0 +1,32 @@
+# Every tool: --help on stdout with exit 0 and a usage line naming the tool; --version; a bad option gives
+# usage on stderr and exit 2; every long option it accepts is documented in its man page and completions.
+source "$(dirname "$0")/lib.sh" "$@"
+check_tool() {  # check_tool NAME [SUBCOMMAND]
+  local tool=$1 sub=${2:-} page=$1
+  expect_status 0 $tool $sub --help
+  grep -q "^usage: $tool${sub:+ $sub}" out || fail "$tool $sub --help lacks a usage line"
+  [ ! -s err ] || fail "$tool $sub --help wrote to stderr"
+  expect_status 2 $tool $sub --no-such-option
+  grep -q "usage: $tool" err || fail "$tool $sub: bad option without usage on stderr"
+  [ ! -s out ] || fail "$tool $sub: bad option wrote to stdout"
+  for opt in $($tool $sub --dump-options); do
+    grep -qF -- "\\-\\-${opt#--}" "$SRC/man/$page.1" || grep -qF -- "$opt" "$SRC/man/$page.1" || fail "$opt of $tool $sub missing from man/$page.1"
+    grep -qF -- "$opt" "$SRC/completions/dcar.bash" || fail "$opt of $tool $sub missing from completions/dcar.bash"
+    grep -qF -- "$opt" "$SRC/completions/_dcar" || fail "$opt of $tool $sub missing from completions/_dcar"
+  done
+}
+for tool in dcar-cat dcar-query dcar-score; do
+  check_tool $tool
+  expect_status 0 $tool --version
+  grep -q "^$tool [0-9]" out || fail "$tool --version"
+done
+for sub in build add merge info; do check_tool dcar-index $sub; done
+expect_status 2 dcar-index
+expect_status 2 dcar-index frobnicate
+expect_err_line "dcar-index: unknown command 'frobnicate'" || true
+grep -q "unknown command 'frobnicate'" err || fail "unknown subcommand message"
+# The torch-free tools must not load LibTorch (start-up cost): check their shared libraries.
+for tool in dcar-cat dcar-index dcar-query dcar-score; do
+  if ldd "$TOOLS/$tool" | grep -qiE 'libtorch|libc10'; then fail "$tool links LibTorch"; fi
+done
+echo "usage: ok"
