@@ -10,17 +10,16 @@
 using namespace dcar;
 
 int main(int argc, char** argv) {
-    cli::ToolSpec spec;
-    spec.name = "dcar-score";
-    spec.usage = "dcar-score [options] --images IMG --texts TXT";
-    spec.summary = "Image-text retrieval recall (R@K in both directions) of image and caption embeddings.";
+    cli::ToolSpec spec{"dcar-score", "dcar-score [options] --images IMG --texts TXT",
+                       "Image-text retrieval recall (R@K in both directions) of image and caption embeddings.\n"
+                       "Inputs are dcar streams or .npy arrays (with .ids sidecars); rows are L2-normalised."};
     spec.positional_name = "";
     spec.options.add_options()
-        ("images", cli::po::value<std::string>()->value_name("FILE"), "image embeddings (.dcs or .npy; - = stdin)")
-        ("texts", cli::po::value<std::string>()->value_name("FILE"), "caption embeddings (.dcs or .npy; - = stdin)")
+        ("images", cli::po::value<std::string>()->value_name("FILE")->required(), "image embeddings (.dcs or .npy; - = stdin)")
+        ("texts", cli::po::value<std::string>()->value_name("FILE")->required(), "caption embeddings (.dcs or .npy; - = stdin)")
         ("manifest", cli::po::value<std::string>()->value_name("FILE"), "ground truth from a manifest (default: caption ids '<image id>#<j>')")
         ("by-label", "ground truth: an image and a caption match when their labels are equal")
-        ("recall-at,k", cli::po::value<std::vector<std::string>>()->value_name("K,...")->default_value({"1,5,10"}, "1,5,10"),
+        ("recall-at,k", cli::po::value<std::vector<std::string>>()->value_name("K,...")->default_value(std::vector<std::string>{"1,5,10"}, "1,5,10"),
          "recall cut-offs")
         ("dataset", cli::po::value<std::string>()->value_name("NAME")->default_value(""), "dataset name for the report")
         ("model", cli::po::value<std::string>()->value_name("NAME")->default_value(""), "model name for the report (default: the inputs' model fingerprint)")
@@ -32,7 +31,6 @@ int main(int argc, char** argv) {
 
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& ctx) {
         const auto& a = ctx.args;
-        if (!a.count("images") || !a.count("texts")) throw Error(ErrorCode::usage, "both --images and --texts are required");
         if (a.count("manifest") && a.count("by-label")) throw Error(ErrorCode::usage, "--manifest and --by-label exclude each other");
         if (a["chunk-size"].as<int>() <= 0) throw Error(ErrorCode::usage, "--chunk-size must be positive");
         const std::string output = a["output"].as<std::string>();

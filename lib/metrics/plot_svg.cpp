@@ -12,8 +12,8 @@ namespace dcar::metrics {
 
 namespace {
 
-constexpr double width = 720, height = 460;
-constexpr double left = 70, right = 30, top = 50, bottom = 60;
+constexpr double width = 720, height = 480;
+constexpr double left = 70, right = 30, top = 50, bottom = 84;
 constexpr double plot_w = width - left - right, plot_h = height - top - bottom;
 
 std::string num(double v) {
@@ -108,7 +108,7 @@ std::string format_recall_svg(const ScoreResult& r) {
     s += "</g>\n";
     s += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(plot_w) + "\" height=\"" + num(plot_h) +
          "\" fill=\"none\" stroke=\"black\"/>\n";
-    s += "<text x=\"" + num(left + plot_w / 2) + "\" y=\"" + num(height - 16) + "\" text-anchor=\"middle\">K</text>\n";
+    s += "<text x=\"" + num(left + plot_w / 2) + "\" y=\"" + num(top + plot_h + 40) + "\" text-anchor=\"middle\">K</text>\n";
     s += "<text x=\"18\" y=\"" + num(top + plot_h / 2) + "\" text-anchor=\"middle\" transform=\"rotate(-90 18 " +
          num(top + plot_h / 2) + ")\">Recall@K (%)</text>\n";
 
@@ -117,16 +117,15 @@ std::string format_recall_svg(const ScoreResult& r) {
     s += markers(axes, r.i2t.curve, r.ks, i2t_colour);
     s += markers(axes, r.t2i.curve, r.ks, t2i_colour);
 
-    // Legend in the lower right corner, where recall curves (rising to the right) leave room.
-    const double lx = left + plot_w - 190, ly = top + plot_h - 58;
+    // Legend below the axes: inside the plot it would hide some part of a curve, whatever the corner.
+    const double ly = height - 16, lx = left + plot_w / 2 - 200;
     s += "<g class=\"legend\">\n";
-    s += "<rect x=\"" + num(lx) + "\" y=\"" + num(ly) + "\" width=\"180\" height=\"48\" fill=\"white\" stroke=\"#999\"/>\n";
     const std::pair<const char*, const char*> entries[] = {{"image\xE2\x86\x92text (i2t)", i2t_colour}, {"text\xE2\x86\x92image (t2i)", t2i_colour}};
     for (int i = 0; i < 2; ++i) {
-        const double y = ly + 16 + 18 * i;
-        s += "<line x1=\"" + num(lx + 10) + "\" y1=\"" + num(y) + "\" x2=\"" + num(lx + 40) + "\" y2=\"" + num(y) +
+        const double x = lx + 220 * i;
+        s += "<line x1=\"" + num(x) + "\" y1=\"" + num(ly - 4) + "\" x2=\"" + num(x + 30) + "\" y2=\"" + num(ly - 4) +
              "\" stroke=\"" + entries[i].second + "\" stroke-width=\"2\"/>\n";
-        s += "<text x=\"" + num(lx + 48) + "\" y=\"" + num(y + 4) + "\">" + entries[i].first + "</text>\n";
+        s += "<text x=\"" + num(x + 38) + "\" y=\"" + num(ly) + "\">" + entries[i].first + "</text>\n";
     }
     s += "</g>\n</svg>\n";
     return s;

@@ -159,12 +159,13 @@ ScoreResult score_matched(stream::Batch images, stream::Batch texts, const manif
         rule = "the manifest " + config.manifest_path;
         break;
     }
+    // Nothing matched: the error says it all, and listing every row as excluded would only bury it.
+    if (gt.image_rows.empty() || gt.text_rows.empty())
+        throw Error(ErrorCode::format, image_name + ", " + text_name + ": no image-caption pairs to evaluate (ground truth: " + rule + ")");
     warn_excluded(log, gt.images_excluded, gt.excluded_image_examples,
                   std::string(gt.images_excluded == 1 ? "image" : "images") + " of " + image_name + " without a caption in " + text_name);
     warn_excluded(log, gt.texts_excluded, gt.excluded_text_examples,
                   std::string(gt.texts_excluded == 1 ? "caption" : "captions") + " of " + text_name + " without an image in " + image_name);
-    if (gt.image_rows.empty() || gt.text_rows.empty())
-        throw Error(ErrorCode::format, image_name + ", " + text_name + ": no image-caption pairs to evaluate (ground truth: " + rule + ")");
     return score_batches(std::move(images), std::move(texts), gt, config, log);
 }
 
