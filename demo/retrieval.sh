@@ -24,7 +24,7 @@ for c, (f, centre) in enumerate(classes):
     for i in range(per_class):
         img = centre + 0.9 * rng.standard_normal(d)
         images.append(img)
-        captions.append(img + 1.1 * rng.standard_normal(d))
+        captions.append(centre + 0.1 * (img - centre) + 1.0 * rng.standard_normal(d))
         ids.append(f"img{c:02d}_{i:03d}")
         labels.append(f"class{c:02d}")
 np.save("images.npy", np.asarray(images, np.float32))
