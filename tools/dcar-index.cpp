@@ -61,9 +61,8 @@ int build_main(int argc, char** argv) {
 int add_main(int argc, char** argv) {
     cli::ToolSpec spec{"dcar-index add", "dcar-index add INDEX [options] [INPUT...]",
                        "Append embeddings to an existing index, atomically; ids already present are reported and skipped."};
-    spec.options.add_options()
-        ("index", cli::po::value<std::string>()->required(), "the index to extend (first positional argument)")
-        ("output,o", cli::po::value<std::string>(), "write the result here instead of replacing INDEX");
+    spec.options.add_options()("output,o", cli::po::value<std::string>(), "write the result here instead of replacing INDEX");
+    spec.hidden.add_options()("index", cli::po::value<std::string>()->required(), "the index to extend");
     add_input_options(spec.options);
     spec.positional.add("index", 1).add("input", -1);
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
@@ -103,10 +102,7 @@ int info_main(int argc, char** argv) {
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
         const auto inputs = c.inputs(false);
         if (inputs.empty()) throw Error(ErrorCode::usage, "no index given");
-        for (const auto& path : inputs) {
-            if (inputs.size() > 1 && !c.args.count("json")) std::cout << "file\t" << path << '\n';
-            std::cout << index::describe(index::load_index_metadata(path), c.args.count("json") > 0);
-        }
+        for (const auto& path : inputs) std::cout << index::describe(path, index::load_index_metadata(path), c.args.count("json") > 0);
         return cli::exit_ok;
     });
 }

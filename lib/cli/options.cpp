@@ -16,7 +16,7 @@ void add_common_options(po::options_description& options) {
 void add_output_options(po::options_description& options) {
     options.add_options()
         ("output,o", po::value<std::string>()->default_value("-"), "output file (- = stdout); written atomically")
-        ("force,f", "write binary output even to a terminal");
+        ("force", "write binary output even to a terminal");
 }
 
 std::vector<std::string> long_option_names(const po::options_description& options) {

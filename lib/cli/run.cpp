@@ -12,6 +12,7 @@
 #include "core/text.hpp"
 #include "core/threads.hpp"
 #include "core/version.hpp"
+#include "io/atomic_file.hpp"
 #include "io/sink.hpp"
 
 namespace dcar::cli {
@@ -50,6 +51,7 @@ int finish_stdout(const std::string& tool) {
 
 int run_tool(ToolSpec spec, int argc, char** argv, const ToolBody& body) {
     std::signal(SIGPIPE, SIG_IGN);
+    io::remove_temporaries_on_signals();
     const std::string program = spec.name.substr(0, spec.name.find(' '));
     Context context;
     // The tool's name (with its subcommand) stays unquoted so the line reads back as a command.
@@ -59,10 +61,11 @@ int run_tool(ToolSpec spec, int argc, char** argv, const ToolBody& body) {
     add_common_options(spec.options);
     po::options_description hidden;
     hidden.add_options()("dump-options", "list every long option (for documentation tests)");
-    if (!spec.positional_name.empty() && !spec.options.find_nothrow(spec.positional_name, false))
+    if (!spec.positional_name.empty() && !spec.options.find_nothrow(spec.positional_name, false) &&
+        !spec.hidden.find_nothrow(spec.positional_name, false))
         hidden.add_options()(spec.positional_name.c_str(), po::value<std::vector<std::string>>(), "inputs");
     po::options_description all;
-    all.add(spec.options).add(hidden);
+    all.add(spec.options).add(spec.hidden).add(hidden);
 
     try {
         po::store(po::command_line_parser(argc, argv).options(all).positional(spec.positional).run(), context.args);

@@ -27,6 +27,7 @@ struct ToolSpec {
     std::string usage;    // "dcar-query [options] -i INDEX QUERIES..."
     std::string summary;  // one line
     po::options_description options;            // visible options (common ones are added by run_tool)
+    po::options_description hidden;             // accepted but not listed (positional-only arguments)
     po::positional_options_description positional;
     std::string positional_name = "input";      // option that collects positional arguments, if any
 };

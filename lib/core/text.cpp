@@ -1,6 +1,7 @@
 // Implementation of the string helpers; format_float uses %.9g then shortens while the value survives.
 #include "core/text.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -48,6 +49,8 @@ std::string format_float(float v) {
     }
     return buf;
 }
+
+std::string json_float(float v) { return std::isfinite(v) ? format_float(v) : "null"; }
 
 std::string quote_argv(const std::vector<std::string>& args) {
     std::string out;

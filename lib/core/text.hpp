@@ -12,6 +12,8 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep);
 bool ends_with(const std::string& s, const std::string& suffix);
 // The shortest decimal form that reads back as the same float ("0.1", not "0.100000001").
 std::string format_float(float v);
+// format_float for JSON: non-finite values become null.
+std::string json_float(float v);
 // argv as one line a shell would read back: arguments with spaces or quotes are single-quoted.
 std::string quote_argv(const std::vector<std::string>& args);
 // Ids travel through TSV and one-per-line sidecars: no tab, newline or carriage return, not empty.

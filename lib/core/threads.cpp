@@ -2,6 +2,7 @@
 // looked up weakly and called only when present.
 #include "core/threads.hpp"
 
+#include <cstdlib>
 #include <omp.h>
 #include <thread>
 
@@ -10,6 +11,10 @@ extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 namespace dcar {
 
 int set_threads(int n) {
+    if (n <= 0) {
+        const char* env = std::getenv("OMP_NUM_THREADS");
+        n = env ? std::atoi(env) : 0;
+    }
     if (n <= 0) n = int(std::thread::hardware_concurrency());
     if (n <= 0) n = 1;
     omp_set_num_threads(n);

@@ -4,7 +4,7 @@
 
 namespace dcar {
 
-// n ≤ 0 means "all cores". OpenMP gets n threads; OpenBLAS gets 1, since FAISS already parallelises over
+// n ≤ 0 means OMP_NUM_THREADS when that is set to a positive number, else all cores. OpenMP gets n threads; OpenBLAS gets 1, since FAISS already parallelises over
 // queries with OpenMP and calls BLAS from inside that loop. Returns the count applied.
 int set_threads(int n);
 

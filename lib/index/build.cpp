@@ -37,11 +37,6 @@ bool all_regular_files(const std::vector<std::string>& paths) {
     return true;
 }
 
-// Adopts what the index did not know yet (an index built from .npy learns the model from a later stream).
-void merge_header(stream::Header& into, const stream::Header& from) {
-    if (into.model.empty()) into.model = from.model;
-    if (into.modality == stream::Modality::unknown) into.modality = from.modality;
-}
 
 void check_compatible(const IndexFile& file, const stream::EmbeddingReader& reader) {
     const std::string why = stream::incompatibility(file.header, reader.header());
@@ -89,7 +84,16 @@ void train(IndexFile& file, stream::Batch& sample, uint64_t seed, const Log& log
     stream::normalize_rows(sample.vectors.data(), sample.size(), sample.dim);
     log.info("training " + file.factory + " on " + std::to_string(sample.size()) + " vectors");
     try {
-        if (auto* ivf = faiss::ivflib::try_extract_index_ivf(file.index.get())) ivf->cp.seed = int(seed);
+        if (auto* ivf = faiss::ivflib::try_extract_index_ivf(file.index.get())) {
+            ivf->cp.seed = int(seed);
+            // FAISS would print its own warning for a thin sample; say it once, our way, and keep it quiet.
+            const size_t advised = 39 * ivf->nlist;
+            if (sample.size() < advised)
+                log.warn("training " + std::to_string(ivf->nlist) + " IVF lists on " + std::to_string(sample.size()) +
+                         " vectors; at least " + std::to_string(advised) + " are advised");
+            ivf->cp.min_points_per_centroid = 1;
+            ivf->nprobe = default_nprobe(ivf->nlist);
+        }
         file.index->train(faiss::Index::idx_t(sample.size()), sample.vectors.data());
     } catch (const faiss::FaissException& e) {
         throw Error(ErrorCode::format, "training " + file.factory + " on " + std::to_string(sample.size()) + " vectors failed: " + e.what());
@@ -168,7 +172,7 @@ IngestSummary add(const AddConfig& config, const Log& log) {
     for (const auto& input : config.inputs) {
         auto reader = stream::open_embeddings(input, config.read);
         check_compatible(file, *reader);
-        merge_header(file.header, reader->header());
+        stream::adopt_known_fields(file.header, reader->header());
         add_stream(file, present, *reader, config.strict, summary, log);
     }
     file.header.provenance.push_back(config.provenance);
@@ -193,7 +197,7 @@ IngestSummary merge(const MergeConfig& config, const Log& log) {
         for (const auto& id : shard.ids)
             if (present.count(id)) throw_error(ErrorCode::mismatch, path, "id '" + id + "' is also in an earlier shard; shards must be disjoint");
         present.insert(shard.ids.begin(), shard.ids.end());
-        merge_header(merged.header, shard.header);
+        stream::adopt_known_fields(merged.header, shard.header);
         try {
             // IVF lists take the other shard's entries with their ids shifted past ours; flat codes append.
             const bool ivf = faiss::ivflib::try_extract_index_ivf(merged.index.get()) != nullptr;
@@ -202,26 +206,29 @@ IngestSummary merge(const MergeConfig& config, const Log& log) {
             throw_error(ErrorCode::mismatch, path, std::string("FAISS cannot merge this index type (") + merged.factory + "): " + e.what());
         }
         merged.ids.insert(merged.ids.end(), shard.ids.begin(), shard.ids.end());
-        summary.added += shard.ids.size();
         log.progress("merged", s + 1, config.shards.size());
     }
+    summary.added = merged.ids.size();
     merged.header.provenance.push_back(config.provenance);
     save_index(merged, config.output);
     return summary;
 }
 
-std::string describe(const IndexFile& file, bool json) {
+size_t default_nprobe(size_t nlist) { return std::min<size_t>(256, std::max<size_t>(1, nlist / 16)); }
+
+std::string describe(const std::string& path, const IndexFile& file, bool json) {
     const std::string model = file.header.model.empty() ? "unknown" : file.header.model;
     if (json) {
         nlohmann::json j = nlohmann::json::parse(file.header.to_json());
         j.erase("dtype");
         j.erase("normalized");
+        j["file"] = path;
         j["factory"] = file.factory;
         j["count"] = file.ids.size();
         j["trained_id"] = file.trained_id;
         return j.dump() + "\n";
     }
-    std::string out;
+    std::string out = "file\t" + path + "\n";
     out += "factory\t" + file.factory + "\n";
     out += "count\t" + std::to_string(file.ids.size()) + "\n";
     out += "dim\t" + std::to_string(file.header.dim) + "\n";

@@ -53,7 +53,11 @@ IngestSummary merge(const MergeConfig& config, const Log& log);
 // and for PQ codebooks, capped by what is available.
 uint64_t train_sample_size(const std::string& factory, uint32_t dim, uint64_t available);
 
-// Human-readable (key<TAB>value lines) or JSON description of an index file.
-std::string describe(const IndexFile& file, bool json);
+// Human-readable (key<TAB>value lines, starting with "file<TAB>path") or one-line JSON description.
+std::string describe(const std::string& path, const IndexFile& file, bool json);
+
+// The nprobe a new IVF index searches with unless --nprobe says otherwise: nlist/16, between 1 and 256.
+// (FAISS's own default of 1 visits one list and gives poor recall.)
+size_t default_nprobe(size_t nlist);
 
 }  // namespace dcar::index

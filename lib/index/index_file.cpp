@@ -96,7 +96,7 @@ IndexFile read_metadata(io::Source& source) {
     file.ids.reserve(size_t(std::min<uint64_t>(count, 1u << 24)));
     for (uint64_t i = 0; i < count; ++i) {
         const uint32_t n = get_u32(source, "an id");
-        if (n == 0 || n > (1u << 16)) throw_error(ErrorCode::format, source.name(), "id " + std::to_string(i) + ": bad length");
+        if (n == 0 || n >= (1u << 16)) throw_error(ErrorCode::format, source.name(), "id " + std::to_string(i) + ": bad length");
         std::string id(n, '\0');
         if (!source.read_exact(id.data(), n, "an id")) throw_error(ErrorCode::format, source.name(), "truncated index: ids end early");
         file.ids.push_back(std::move(id));

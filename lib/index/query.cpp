@@ -27,8 +27,9 @@ void write_hits(io::Sink& out, ResultFormat format, const std::string& query_id,
         if (format == ResultFormat::tsv) {
             line = query_id + '\t' + std::to_string(r + 1) + '\t' + hits[r].id + '\t' + text::format_float(hits[r].score) + '\n';
         } else {
-            nlohmann::json j = {{"query", query_id}, {"rank", r + 1}, {"id", hits[r].id}, {"score", hits[r].score}};
-            line = j.dump() + '\n';
+            // Written by hand for a stable key order and the shortest exact float text (as in TSV).
+            line = "{\"query\":" + nlohmann::json(query_id).dump() + ",\"rank\":" + std::to_string(r + 1) +
+                   ",\"id\":" + nlohmann::json(hits[r].id).dump() + ",\"score\":" + text::json_float(hits[r].score) + "}\n";
         }
         out.write(line);
     }
@@ -109,6 +110,7 @@ uint64_t query_gallery(const QueryConfig& config, io::Sink& out, const Log& log)
 uint64_t query(const QueryConfig& config, io::Sink& out, const Log& log) {
     if (config.index.empty() == config.gallery.empty()) throw Error(ErrorCode::usage, "give exactly one of --index or --gallery");
     if (config.k == 0) throw Error(ErrorCode::usage, "-k must be at least 1");
+    if (config.gallery_chunk == 0 || config.query_batch == 0) throw Error(ErrorCode::usage, "--chunk must be at least 1");
     return config.index.empty() ? query_gallery(config, out, log) : query_index(config, out, log);
 }
 

@@ -1,9 +1,13 @@
 // Atomic replacement of a file: write a temporary in the same directory, fsync it, rename it over the
-// target, fsync the directory. The temporary is removed if the object is destroyed before commit().
+// target, fsync the directory. The temporary is removed if the object is destroyed before commit(), and on
+// SIGINT, SIGTERM or SIGHUP (remove_temporaries_on_signals); only SIGKILL can leave one behind.
 #pragma once
 #include <string>
 
 namespace dcar::io {
+
+// Installs handlers that remove every live temporary, then die by the same signal. Called by run_tool.
+void remove_temporaries_on_signals();
 
 class AtomicFile {
 public:
@@ -21,6 +25,7 @@ private:
     std::string target_;
     std::string temp_;
     int fd_ = -1;
+    int slot_ = -1;  // entry in the table the signal handler cleans
     bool committed_ = false;
 };
 

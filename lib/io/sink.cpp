@@ -3,6 +3,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <climits>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.hpp"
@@ -79,6 +83,25 @@ private:
     AtomicFile file_;
 };
 
+// Devices, FIFOs and sockets (/dev/null, /dev/stdout, a named pipe) are written in place: replacing them
+// with a regular file would be wrong, and they cannot hold a half-written file anyway.
+class DeviceSink : public Sink {
+public:
+    explicit DeviceSink(const std::string& path) : Sink(path) {
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd_ < 0) throw_errno(path, "cannot open for writing");
+    }
+    ~DeviceSink() override { ::close(fd_); }
+    void commit() override { flush(); }
+    bool is_terminal() const override { return ::isatty(fd_) == 1; }
+
+protected:
+    void write_through(const char* data, size_t n) override { write_fd(fd_, data, n, name_); }
+
+private:
+    int fd_;
+};
+
 class StringSink : public Sink {
 public:
     explicit StringSink(std::string& target) : Sink("string"), target_(target) {}
@@ -96,6 +119,16 @@ private:
 
 std::unique_ptr<Sink> open_sink(const std::string& path) {
     if (path == "-") return std::make_unique<StdoutSink>();
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) throw_error(ErrorCode::io, path, "is a directory");
+        return std::make_unique<DeviceSink>(path);
+    }
+    // A symbolic link to a regular file: replace the file it points to, and keep the link.
+    char resolved[PATH_MAX];
+    struct stat lst;
+    if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode) && ::realpath(path.c_str(), resolved))
+        return std::make_unique<FileSink>(resolved);
     return std::make_unique<FileSink>(path);
 }
 

@@ -47,8 +47,8 @@ std::string resolve_image(const std::string& root, const std::string& path);
 // The negatives worth keeping: not empty, not equal to a positive caption, first occurrence of duplicates.
 std::vector<std::string> filter_negatives(const std::vector<std::string>& negatives,
                                           const std::vector<std::string>& captions);
-// A string fit to quote in a one-line message: control bytes become '?', long strings are cut.
-std::string printable(const std::string& s);
+// A string fit to quote in a one-line message: control bytes become '?', strings over max_bytes are cut.
+std::string printable(const std::string& s, size_t max_bytes = 120);
 // nlohmann's exception text without its "[json.exception.…] " prefix, made printable.
 std::string json_error_text(const std::exception& e);
 // Throws dcar::Error(usage) unless `layout` is one ReadOptions::layout accepts.

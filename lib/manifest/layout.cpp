@@ -13,8 +13,8 @@ namespace dcar::manifest {
 namespace {
 
 [[noreturn]] void rule_mismatch(const std::string& layout, const std::string& name, const std::string& expected) {
-    throw Error(ErrorCode::format,
-                "file name '" + detail::printable(name) + "' does not fit the " + layout + " layout (" + expected + ")");
+    throw Error(ErrorCode::format, "file name '" + detail::printable(name) + "' does not fit the " + layout +
+                                       " layout (" + expected + ")");
 }
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }

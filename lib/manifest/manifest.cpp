@@ -85,8 +85,7 @@ std::vector<std::string> filter_negatives(const std::vector<std::string>& negati
     return kept;
 }
 
-std::string printable(const std::string& s) {
-    constexpr size_t max_bytes = 120;
+std::string printable(const std::string& s, size_t max_bytes) {
     size_t end = s.size();
     if (end > max_bytes) {
         end = max_bytes;
@@ -108,7 +107,8 @@ std::string json_error_text(const std::exception& e) {
         const size_t close = what.find("] ");
         if (close != std::string::npos) what = what.substr(close + 2);
     }
-    return printable(what);
+    // Room for the parser's "last read: '…'" excerpt, which can be long.
+    return printable(what, 400);
 }
 
 }  // namespace detail
@@ -118,7 +118,14 @@ namespace {
 using detail::Collector;
 using detail::Json;
 
-bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r\n\f\v") == std::string::npos; }
+const char* const white_space = " \t\r\n\f\v";
+
+bool is_blank(const std::string& line) { return line.find_first_not_of(white_space) == std::string::npos; }
+
+bool present(const Json& record, const char* field) {
+    const auto it = record.find(field);
+    return it != record.end() && !it->is_null();
+}
 
 std::string line_place(size_t line_number) { return "line " + std::to_string(line_number); }
 
@@ -171,8 +178,8 @@ void add_json_record(const Json& record, size_t line_number, Collector& out) {
     if (!record.is_object()) return out.reject(place, "not a JSON object");
 
     Item item;
+    if (!present(record, "id")) return out.reject(place, "no \"id\"");
     const auto id = record.find("id");
-    if (id == record.end() || id->is_null()) return out.reject(place, "no \"id\"");
     if (!id->is_string()) return out.reject(place, "\"id\" is not a string");
     item.id = id->get<std::string>();
 
@@ -180,9 +187,8 @@ void add_json_record(const Json& record, size_t line_number, Collector& out) {
     if (!detail::get_string(record, "image", image)) return out.reject(place, "\"image\" is not a string");
     item.image = detail::resolve_image(out.options().image_root, image);
 
-    const bool has_caption = record.contains("caption") && !record["caption"].is_null();
-    const bool has_captions = record.contains("captions") && !record["captions"].is_null();
-    if (has_caption && has_captions) return out.reject(place, "both \"caption\" and \"captions\"");
+    const bool has_caption = present(record, "caption");
+    if (has_caption && present(record, "captions")) return out.reject(place, "both \"caption\" and \"captions\"");
     if (has_caption) {
         std::string caption;
         if (!detail::get_string(record, "caption", caption)) return out.reject(place, "\"caption\" is not a string");
@@ -206,7 +212,13 @@ void add_json_record(const Json& record, size_t line_number, Collector& out) {
 void add_json_line(const std::string& line, size_t line_number, Collector& out) {
     Json record;
     std::string error;
-    if (!parse_json(line, record, &error)) return out.reject(line_place(line_number), "invalid JSON: " + error);
+    if (!parse_json(line, record, &error)) {
+        // The parser saw one line, so its "line 1" would contradict the file's line number in the message.
+        const std::string own_line = "at line 1, column ";
+        const size_t at = error.find(own_line);
+        if (at != std::string::npos) error.replace(at, own_line.size(), "at column ");
+        return out.reject(line_place(line_number), "invalid JSON: " + error);
+    }
     add_json_record(record, line_number, out);
 }
 
@@ -228,27 +240,32 @@ void read_json(LineReader& lines, const std::string& first_line, const std::stri
 
     // The first line is not a value by itself: a pretty-printed FDRD document (the released files are), or
     // JSON lines whose first line is broken. Only here is the whole input held in memory.
-    std::string text = first_line + "\n";
+    // Blank lines, which the reader skips, are put back so that line n of the file is line n of `text`, and
+    // the parser's "line N" in an error message is the file's.
+    std::string text(first_number - 1, '\n');
+    text += first_line;
+    text += '\n';
+    size_t text_lines = first_number;
     std::string line;
     while (lines.next_nonblank(line)) {
-        // Blank lines are skipped by the reader; pad them back so line numbers stay true.
-        const size_t lines_so_far = size_t(std::count(text.begin(), text.end(), '\n'));
-        text.append(lines.number() - first_number - lines_so_far, '\n');
+        text.append(lines.number() - 1 - text_lines, '\n');
         text += line;
         text += '\n';
+        text_lines = lines.number();
     }
     std::string document_error;
     if (detail::read_fdrd(text, layout, out, document_error)) return;
 
+    // all[i] is line i + 1.
     const std::vector<std::string> all = text::split(text, '\n');
     bool later_record = false;
-    for (size_t i = 1; i < all.size() && !later_record; ++i) {
+    for (size_t i = first_number; i < all.size() && !later_record; ++i) {
         Json value;
         later_record = !is_blank(all[i]) && parse_json(all[i], value) && value.is_object();
     }
     if (!later_record) not_a_manifest(out.file(), "invalid JSON: " + document_error);
-    for (size_t i = 0; i < all.size(); ++i)
-        if (!is_blank(all[i])) add_json_line(all[i], first_number + i, out);
+    for (size_t i = first_number - 1; i < all.size(); ++i)
+        if (!is_blank(all[i])) add_json_line(all[i], i + 1, out);
 }
 
 void read_tsv(LineReader& lines, const std::string& header, Collector& out) {
@@ -300,7 +317,7 @@ Manifest read_manifest(io::Source& source, const ReadOptions& options, const Log
     LineReader lines(source);
     std::string first_line;
     if (!lines.next_nonblank(first_line)) not_a_manifest(source.name(), "empty input");
-    if (first_line[first_line.find_first_not_of(" \t\f\v")] == '{')
+    if (first_line[first_line.find_first_not_of(white_space)] == '{')
         read_json(lines, first_line, layout, out);
     else
         read_tsv(lines, first_line, out);

@@ -35,10 +35,18 @@ void write_text_rows(const Batch& batch, CatOutput format, bool ids_only, io::Si
                 }
             }
         } else {
-            nlohmann::json j = {{"id", batch.ids[i]}};
-            if (!batch.labels[i].empty()) j["label"] = batch.labels[i];
-            if (!ids_only) j["vector"] = std::vector<float>(batch.row(i), batch.row(i) + batch.dim);
-            line = j.dump();
+            // By hand: a stable key order and floats in their shortest exact form, as in TSV.
+            line = "{\"id\":" + nlohmann::json(batch.ids[i]).dump();
+            if (!batch.labels[i].empty()) line += ",\"label\":" + nlohmann::json(batch.labels[i]).dump();
+            if (!ids_only) {
+                line += ",\"vector\":[";
+                for (uint32_t k = 0; k < batch.dim; ++k) {
+                    if (k) line += ',';
+                    line += text::json_float(batch.row(i)[k]);
+                }
+                line += ']';
+            }
+            line += '}';
         }
         line += '\n';
         out.write(line);

@@ -2,6 +2,7 @@
 // writer selection.
 #include "stream/embeddings.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <sys/stat.h>
 
@@ -50,31 +51,36 @@ std::string without_npy(const std::string& path) {
     return text::ends_with(path, ".npy") ? path.substr(0, path.size() - 4) : path;
 }
 
+// Opens every input up front (reading only their headers), so the combined header — and any mismatch — is
+// known before the first row: a converted output then gets a header that is true of all its rows.
 class MultiReader : public EmbeddingReader {
 public:
-    MultiReader(std::vector<std::string> paths, ReadOptions options) : paths_(std::move(paths)), options_(std::move(options)) {
-        current_ = open_embeddings(paths_[0], options_);
-        header_ = current_->header();
+    MultiReader(const std::vector<std::string>& paths, const ReadOptions& options) {
+        for (const auto& path : paths) {
+            readers_.push_back(open_embeddings(path, options));
+            const Header& h = readers_.back()->header();
+            if (readers_.size() == 1) {
+                header_ = h;
+                continue;
+            }
+            const std::string why = incompatibility(header_, h);
+            if (!why.empty()) throw_error(ErrorCode::mismatch, readers_.back()->name(), "does not match " + paths[0] + ": " + why);
+            adopt_known_fields(header_, h);
+            if (!h.normalized) header_.normalized = false;
+        }
     }
     const Header& header() const override { return header_; }
-    const std::string& name() const override { return current_->name(); }
+    const std::string& name() const override { return readers_[std::min(current_, readers_.size() - 1)]->name(); }
 
     bool read_batch(Batch& batch, size_t max_rows) override {
-        for (;;) {
-            if (current_->read_batch(batch, max_rows)) return true;
-            if (++next_ >= paths_.size()) return false;
-            current_ = open_embeddings(paths_[next_], options_);
-            const std::string why = incompatibility(header_, current_->header());
-            if (!why.empty()) throw_error(ErrorCode::mismatch, current_->name(), "does not match " + paths_[0] + ": " + why);
-            if (!current_->header().normalized) header_.normalized = false;
-        }
+        for (; current_ < readers_.size(); ++current_)
+            if (readers_[current_]->read_batch(batch, max_rows)) return true;
+        return false;
     }
 
 private:
-    std::vector<std::string> paths_;
-    ReadOptions options_;
-    std::unique_ptr<EmbeddingReader> current_;
-    size_t next_ = 0;
+    std::vector<std::unique_ptr<EmbeddingReader>> readers_;
+    size_t current_ = 0;
     Header header_;
 };
 
@@ -113,11 +119,15 @@ std::unique_ptr<EmbeddingReader> open_embeddings(const std::string& path, const 
 
 std::unique_ptr<EmbeddingReader> open_embeddings(const std::vector<std::string>& paths, const ReadOptions& options) {
     if (paths.empty()) throw Error(ErrorCode::usage, "no input");
+    if (paths.size() > 1 && !options.ids_path.empty())
+        throw Error(ErrorCode::usage, "--ids names one sidecar, but there are several inputs (give each .npy its own <name>.ids)");
+    if (std::count(paths.begin(), paths.end(), "-") > 1) throw Error(ErrorCode::usage, "stdin (-) can be read only once");
     if (paths.size() == 1) return open_embeddings(paths[0], options);
     return std::make_unique<MultiReader>(paths, options);
 }
 
 std::unique_ptr<EmbeddingWriter> open_writer(std::unique_ptr<io::Sink> sink, const Header& header, const WriteOptions& options) {
+    if (options.level < 1 || options.level > 19) throw Error(ErrorCode::usage, "zstd level must be between 1 and 19");
     if (options.format == Format::dcs) return open_stream_writer(std::move(sink), header, options.level);
     std::unique_ptr<io::Sink> ids;
     if (!options.ids_path.empty()) ids = io::open_sink(options.ids_path);

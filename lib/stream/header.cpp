@@ -76,6 +76,11 @@ std::string incompatibility(const Header& a, const Header& b) {
     return "";
 }
 
+void adopt_known_fields(Header& into, const Header& from) {
+    if (into.model.empty()) into.model = from.model;
+    if (into.modality == Modality::unknown) into.modality = from.modality;
+}
+
 void Batch::clear() {
     ids.clear();
     labels.clear();

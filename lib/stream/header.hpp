@@ -40,6 +40,10 @@ struct Header {
 // can. An unknown modality or model on either side matches anything.
 std::string incompatibility(const Header& a, const Header& b);
 
+// Fills what `into` does not know (model, modality) from `from`, so that a stream whose first part came from
+// .npy still refuses a later part from a different model.
+void adopt_known_fields(Header& into, const Header& from);
+
 // Records in memory: n rows of `dim` float32 values, row-major, with an id and an optional label ("" = none).
 struct Batch {
     uint32_t dim = 0;

@@ -105,12 +105,14 @@ private:
         Header h = Header::from_json(std::string(json, length), source_->name() + ": byte " + std::to_string(frame_start_));
         if (first) {
             header_ = h;
+            reference_ = h;
         } else {
-            const std::string why = incompatibility(header_, h);
+            const std::string why = incompatibility(reference_, h);
             if (!why.empty()) {
                 throw_error(ErrorCode::mismatch, source_->name(),
                             "byte " + std::to_string(frame_start_) + ": concatenated stream does not match the first: " + why);
             }
+            adopt_known_fields(reference_, h);
         }
         segment_dtype_ = h.dtype;
         segment_rows_ = 0;
@@ -176,6 +178,7 @@ private:
     size_t pending_pos_ = 0;
 
     Header header_;
+    Header reference_;  // what later segments must match: the first header plus what later ones told us
     ElementType segment_dtype_ = ElementType::f32;
     uint64_t segment_rows_ = 0;
     bool in_segment_ = false;

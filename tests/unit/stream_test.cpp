@@ -137,9 +137,9 @@ TEST(Stream, MultiInputReaderChecksEachInput) {
     write(dir.file("c.dcs"), test::random_batch(5, 6, 14, "c"), test::header_for(6));
     auto both = stream::open_embeddings(std::vector<std::string>{dir.file("a.dcs"), dir.file("b.dcs")});
     EXPECT_EQ(stream::read_all(*both).size(), 15u);
-    auto mixed = stream::open_embeddings(std::vector<std::string>{dir.file("a.dcs"), dir.file("c.dcs")});
     try {
-        stream::read_all(*mixed);
+        // Every header is read when the inputs are opened, so the mismatch shows before any row is used.
+        stream::open_embeddings(std::vector<std::string>{dir.file("a.dcs"), dir.file("c.dcs")});
         FAIL() << "mixing dimensions was accepted";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::mismatch);
@@ -157,4 +157,28 @@ TEST(Stream, FailedWriteLeavesNoFileBehind) {
     }
     EXPECT_NE(::access(path.c_str(), F_OK), 0);
     EXPECT_EQ(std::system(("test -z \"$(ls -A '" + dir.path() + "')\"").c_str()), 0) << "temporary left behind";
+}
+
+TEST(Stream, LaterPartsMustMatchWhatEarlierPartsTaughtTheReader) {
+    // The first part has no model (as from .npy); the second names one; a third naming another is refused.
+    auto unknown = test::header_for(4);
+    unknown.model = "";
+    auto x = test::header_for(4);
+    x.model = "x";
+    auto y = test::header_for(4);
+    y.model = "y";
+    const auto rows = test::random_batch(2, 4, 30);
+    EXPECT_EQ(test::read_bytes(test::stream_bytes(rows, unknown) + test::stream_bytes(rows, x)).size(), 4u);
+    EXPECT_THAT(read_error(test::stream_bytes(rows, unknown) + test::stream_bytes(rows, x) + test::stream_bytes(rows, y)),
+                HasSubstr("model y where x"));
+    test::TempDir dir;
+    int n = 0;
+    for (const auto& h : {unknown, x, y}) {
+        auto w = stream::open_writer(io::open_sink(dir.file(std::to_string(n++) + ".dcs")), h);
+        w->write(rows);
+        w->finish();
+    }
+    EXPECT_THROW(stream::open_embeddings(std::vector<std::string>{dir.file("0.dcs"), dir.file("1.dcs"), dir.file("2.dcs")}), Error);
+    auto combined = stream::open_embeddings(std::vector<std::string>{dir.file("0.dcs"), dir.file("1.dcs")});
+    EXPECT_EQ(combined->header().model, "x");
 }

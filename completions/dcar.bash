@@ -1,0 +1,126 @@
+# bash completion for the dcar tools: dcar-cat, dcar-index, dcar-query, dcar-score.
+#
+# Install as .../bash-completion/completions/dcar with one symbolic link per tool name (the CMake install
+# does this), or source it from ~/.bashrc. The option lists are static, copied from each tool's
+# --dump-options (tests/cli/usage.sh checks that none is missing), so completing never runs a tool.
+
+# Options per tool (and per dcar-index command), long and short forms.
+_dcar_common_options='-h --help -V --version -q --quiet -t --threads'
+_dcar_cat_options='-H --header -c --count -F --format --ids-only --dtype --normalize --level --ids --ids-out --modality -o --output -f --force'
+_dcar_index_build_options='-o --output -f --factory --train-sample --train-only --seed --ids --strict'
+_dcar_index_add_options='--index -o --output --ids --strict'
+_dcar_index_merge_options='-o --output'
+_dcar_index_info_options='--json'
+_dcar_query_options='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output'
+_dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --json --per-class --plot --chunk-size -o --output'
+_dcar_index_commands='build add merge info help'
+
+# Options that take a value, per tool; everything else is a flag.
+_dcar_cat_valued='-F --format --dtype --level --ids --ids-out --modality -o --output -t --threads'
+_dcar_index_build_valued='-o --output -f --factory --train-sample --seed --ids -t --threads'
+_dcar_index_add_valued='--index -o --output --ids -t --threads'
+_dcar_index_merge_valued='-o --output -t --threads'
+_dcar_index_info_valued='-t --threads'
+_dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output -t --threads'
+_dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --plot --chunk-size -o --output -t --threads'
+
+# Some FAISS factory strings to start from; any other string is accepted too.
+_dcar_factories='Flat HNSW32 HNSW64 IVF1024,Flat IVF4096,Flat IVF16384,Flat IVF65536,Flat IVF4096,PQ64 OPQ64,IVF4096,PQ64 IVF4096,SQ8'
+
+_dcar_words() {  # _dcar_words WORDS...: complete $cur from a word list
+    local IFS=$' \t\n'
+    COMPREPLY=($(compgen -W "$*" -- "$cur"))
+}
+
+_dcar_files() {  # file names (directories included)
+    if declare -F _filedir >/dev/null 2>&1; then
+        _filedir
+    else
+        compopt -o filenames 2>/dev/null
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+
+_dcar_has_word() {  # _dcar_has_word WORD LIST...
+    local word=$1 w
+    shift
+    for w in $*; do [[ $w == "$word" ]] && return 0; done
+    return 1
+}
+
+_dcar() {
+    local cur prev tool command='' key
+    local -a words=("${COMP_WORDS[@]}")
+    local cword=$COMP_CWORD
+    cur=${words[cword]}
+    prev=${words[cword-1]}
+    tool=${words[0]##*/}
+
+    # --option=value, whether or not COMP_WORDBREAKS splits at '='.
+    local joined=''
+    if [[ $cur == --*=* ]]; then
+        prev=${cur%%=*}
+        cur=${cur#*=}
+        joined=$prev=
+    elif [[ $cur == = && $prev == --* ]]; then
+        cur=''
+    elif [[ $prev == = && $cword -ge 2 && ${words[cword-2]} == --* ]]; then
+        prev=${words[cword-2]}
+    fi
+
+    case $tool in
+        dcar-cat) key=cat ;;
+        dcar-query) key=query ;;
+        dcar-score) key=score ;;
+        dcar-index)
+            # The command is the first word after the tool name.
+            if [[ $cword -eq 1 ]]; then
+                if [[ $cur == -* ]]; then _dcar_words --help --version; else _dcar_words $_dcar_index_commands; fi
+                return 0
+            fi
+            command=${words[1]}
+            if [[ $command == help ]]; then
+                [[ $cword -eq 2 ]] && _dcar_words build add merge info
+                return 0
+            fi
+            _dcar_has_word "$command" build add merge info || return 0
+            key=index_$command
+            ;;
+        *) return 0 ;;
+    esac
+
+    local valued_var=_dcar_${key}_valued options_var=_dcar_${key}_options
+    if _dcar_has_word "$prev" ${!valued_var}; then
+        case $tool:$command:$prev in
+            dcar-cat::-F | dcar-cat::--format) _dcar_words tsv jsonl dcs npy ;;
+            dcar-cat::--dtype) _dcar_words f32 f16 ;;
+            dcar-cat::--modality) _dcar_words image text unknown ;;
+            dcar-cat::--level) _dcar_words 1 3 6 9 12 15 19 ;;
+            dcar-query::-F | dcar-query::--format) _dcar_words tsv jsonl ;;
+            dcar-index:build:-f | dcar-index:build:--factory) _dcar_words $_dcar_factories ;;
+            dcar-score::-k | dcar-score::--recall-at) _dcar_words 1,5,10 1,5,10,50 ;;
+            *:-t | *:--threads | *:-k | *:--nprobe | *:--ef | *:--chunk | *:--chunk-size | *:--train-sample | *:--seed | \
+                *:--dataset | *:--model)
+                COMPREPLY=() ;;  # a number or a name: nothing to offer
+            *) _dcar_files ;;    # --output, --ids, --index, --gallery, --images, --manifest, ...
+        esac
+        # The word still holds "--option=": the candidates must too.
+        if [[ -n $joined ]]; then
+            local i
+            for i in "${!COMPREPLY[@]}"; do COMPREPLY[i]=$joined${COMPREPLY[i]}; done
+        fi
+        return 0
+    fi
+
+    if [[ $cur == -* ]]; then
+        _dcar_words ${!options_var} $_dcar_common_options
+        return 0
+    fi
+    # Operands: embedding files, index files or shards. dcar-score takes none.
+    [[ $tool == dcar-score ]] && return 0
+    _dcar_files
+    return 0
+}
+
+complete -F _dcar dcar-cat dcar-index dcar-query dcar-score
