@@ -6,9 +6,9 @@
 
 # Options per tool (and per dcar-index command), long and short forms.
 _dcar_common_options='-h --help -V --version -q --quiet -t --threads'
-_dcar_cat_options='-H --header -c --count -F --format --ids-only --dtype --normalize --level --ids --ids-out --modality -o --output -f --force'
+_dcar_cat_options='-H --header -c --count -F --format --ids-only --dtype --normalize --level --ids --ids-out --modality -o --output --force'
 _dcar_index_build_options='-o --output -f --factory --train-sample --train-only --seed --ids --strict'
-_dcar_index_add_options='--index -o --output --ids --strict'
+_dcar_index_add_options='-o --output --ids --strict'
 _dcar_index_merge_options='-o --output'
 _dcar_index_info_options='--json'
 _dcar_query_options='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output'
@@ -18,7 +18,7 @@ _dcar_index_commands='build add merge info help'
 # Options that take a value, per tool; everything else is a flag.
 _dcar_cat_valued='-F --format --dtype --level --ids --ids-out --modality -o --output -t --threads'
 _dcar_index_build_valued='-o --output -f --factory --train-sample --seed --ids -t --threads'
-_dcar_index_add_valued='--index -o --output --ids -t --threads'
+_dcar_index_add_valued='-o --output --ids -t --threads'
 _dcar_index_merge_valued='-o --output -t --threads'
 _dcar_index_info_valued='-t --threads'
 _dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output -t --threads'

@@ -131,6 +131,7 @@ IndexFile load_index(const std::string& path) {
 
 void save_index(const IndexFile& file, const std::string& path) {
     auto sink = io::open_sink(path);
+    if (sink->is_terminal()) throw Error(ErrorCode::usage, "refusing to write an index to a terminal");
     sink->write(index_magic, 8);
     put_u32(*sink, index_version);
     nlohmann::json j;

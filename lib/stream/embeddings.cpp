@@ -64,7 +64,7 @@ public:
                 continue;
             }
             const std::string why = incompatibility(header_, h);
-            if (!why.empty()) throw_error(ErrorCode::mismatch, readers_.back()->name(), "does not match " + paths[0] + ": " + why);
+            if (!why.empty()) throw_error(ErrorCode::mismatch, readers_.back()->name(), "does not match the inputs before it: " + why);
             adopt_known_fields(header_, h);
             if (!h.normalized) header_.normalized = false;
         }

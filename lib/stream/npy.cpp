@@ -2,6 +2,7 @@
 // we would misread (big-endian, Fortran order, other dtypes, other ranks).
 #include "stream/npy.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <regex>
 
@@ -29,24 +30,28 @@ public:
         batch.clear();
         batch.dim = header_.dim;
         const size_t row_bytes = size_t(header_.dim) * element_size(header_.dtype);
-        while (batch.size() < max_rows && row_ < rows_) {
-            raw_.resize(row_bytes);
-            if (!source_->read_exact(raw_.data(), row_bytes, "an array row"))
-                fail("truncated array: " + std::to_string(row_) + " of " + std::to_string(rows_) + " rows present");
-            const size_t at = batch.vectors.size();
-            batch.vectors.resize(at + header_.dim);
-            if (header_.dtype == ElementType::f32) {
-                std::memcpy(batch.vectors.data() + at, raw_.data(), row_bytes);
-            } else {
-                halves_.resize(header_.dim);
-                std::memcpy(halves_.data(), raw_.data(), row_bytes);
-                halves_to_floats(halves_.data(), batch.vectors.data() + at, header_.dim);
+        // All rows of the batch in one read, straight into place for float32.
+        const size_t n = size_t(std::min<uint64_t>(max_rows, rows_ - row_));
+        if (n > 0) {
+            batch.vectors.resize(n * header_.dim);
+            char* target = header_.dtype == ElementType::f32 ? reinterpret_cast<char*>(batch.vectors.data()) : nullptr;
+            if (!target) {
+                raw_.resize(n * row_bytes);
+                target = raw_.data();
             }
-            std::string id = std::to_string(row_), label;
-            if (ids_) read_id_line(id, label);
-            batch.ids.push_back(std::move(id));
-            batch.labels.push_back(std::move(label));
-            ++row_;
+            if (!source_->read_exact(target, n * row_bytes, "array rows"))
+                fail("truncated array: " + std::to_string(row_) + " of " + std::to_string(rows_) + " rows present");
+            if (header_.dtype == ElementType::f16) {
+                halves_.resize(n * header_.dim);
+                std::memcpy(halves_.data(), raw_.data(), n * row_bytes);
+                halves_to_floats(halves_.data(), batch.vectors.data(), n * header_.dim);
+            }
+            for (size_t i = 0; i < n; ++i, ++row_) {
+                std::string id = std::to_string(row_), label;
+                if (ids_) read_id_line(id, label);
+                batch.ids.push_back(std::move(id));
+                batch.labels.push_back(std::move(label));
+            }
         }
         if (row_ == rows_ && !finished_) {
             finished_ = true;

@@ -1,7 +1,14 @@
-// Each block is encoded little-endian into a scratch buffer, then compressed as one zstd frame.
+// Each block is encoded little-endian into a buffer, then compressed as one zstd frame on a background
+// thread, so encoding the next batch overlaps compressing and writing the last (as the zstd CLI overlaps
+// its I/O). At most two blocks wait; an error on the worker is rethrown to the caller at its next call.
 #include "stream/writer.hpp"
 
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <zstd.h>
 
 #include "core/error.hpp"
@@ -38,8 +45,11 @@ public:
         const std::string json = header_.to_json();
         put_u32(block, uint32_t(json.size()));
         block += json;
-        write_frame(block);
+        worker_ = std::thread([this] { compress_blocks(); });
+        enqueue(std::move(block));
     }
+
+    ~StreamWriter() override { stop_worker(); }
 
     void write(const Batch& batch) override {
         if (batch.dim != header_.dim)
@@ -47,8 +57,8 @@ public:
                         "rows of dimension " + std::to_string(batch.dim) + " in a stream of dimension " + std::to_string(header_.dim));
         for (size_t start = 0; start < batch.size(); start += rows_per_frame) {
             const size_t end = std::min(batch.size(), start + rows_per_frame);
-            std::string& block = scratch_;
-            block.clear();
+            std::string block;
+            block.reserve(8 + (end - start) * (16 + header_.dim * element_size(header_.dtype)));
             block.append(batch_tag, 4);
             put_u32(block, uint32_t(end - start));
             for (size_t i = start; i < end; ++i) {
@@ -64,16 +74,17 @@ public:
                 block += label;
                 append_vector(block, batch.row(i));
             }
-            write_frame(block);
+            enqueue(std::move(block));
             rows_ += end - start;
         }
-        sink_->flush();
     }
 
     void finish() override {
         std::string block(end_tag, 4);
         put_u64(block, rows_);
-        write_frame(block);
+        enqueue(std::move(block));
+        stop_worker();
+        if (error_) std::rethrow_exception(error_);
         sink_->commit();
     }
 
@@ -89,6 +100,49 @@ private:
         }
     }
 
+    void enqueue(std::string block) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [this] { return queue_.size() < 2 || error_; });
+        if (error_) std::rethrow_exception(error_);
+        queue_.push_back(std::move(block));
+        changed_.notify_all();
+    }
+
+    void compress_blocks() {
+        for (;;) {
+            std::string block;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                changed_.wait(lock, [this] { return !queue_.empty() || closing_; });
+                if (queue_.empty()) return;
+                block = std::move(queue_.front());
+            }
+            try {
+                write_frame(block);
+                sink_->flush();  // a frame per batch reaches the pipe now, so downstream tools start at once
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                error_ = std::current_exception();
+                queue_.clear();
+                changed_.notify_all();
+                return;
+            }
+            std::lock_guard<std::mutex> lock(mutex_);
+            queue_.pop_front();
+            changed_.notify_all();
+        }
+    }
+
+    void stop_worker() {
+        if (!worker_.joinable()) return;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            closing_ = true;
+            changed_.notify_all();
+        }
+        worker_.join();
+    }
+
     void write_frame(const std::string& block) {
         compressed_.resize(ZSTD_compressBound(block.size()));
         const size_t n = ZSTD_compress2(cctx_.get(), compressed_.data(), compressed_.size(), block.data(), block.size());
@@ -99,7 +153,12 @@ private:
     std::unique_ptr<io::Sink> sink_;
     Header header_;
     std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx_;
-    std::string scratch_;
+    std::thread worker_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<std::string> queue_;  // blocks waiting to be compressed; the front one is being compressed
+    bool closing_ = false;
+    std::exception_ptr error_;
     std::vector<char> compressed_;
     std::vector<uint16_t> halves_;
     uint64_t rows_ = 0;

@@ -28,7 +28,7 @@ expect_status 1 dcar-cat -c ac.dcs
 expect_err_line "dcar-cat: ac.dcs: byte "
 grep -qF "dimension 12 where 16 was expected" err || fail "mismatch message"
 expect_status 1 dcar-cat -c a.dcs c.dcs
-expect_err_line "c.dcs: does not match a.dcs: dimension 12 where 16 was expected"
+expect_err_line "c.dcs: does not match the inputs before it: dimension 12 where 16 was expected"
 
 # Truncated at every kind of place: header, middle, just before the end marker.
 size=$(stat -c %s a.dcs)
