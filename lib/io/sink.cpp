@@ -71,6 +71,7 @@ public:
         file_.commit();
     }
     bool is_terminal() const override { return false; }
+    bool is_regular_file() const override { return true; }
     bool can_rewrite_start() const override { return true; }
     void rewrite_start(const std::string& data) override {
         if (::pwrite(file_.fd(), data.data(), data.size(), 0) != ssize_t(data.size())) throw_errno(name_, "write error");

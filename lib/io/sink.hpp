@@ -21,6 +21,8 @@ public:
     const std::string& name() const { return name_; }
     // True when the output is a terminal (binary output there is refused unless forced).
     virtual bool is_terminal() const = 0;
+    // True for an (atomically replaced) regular file; false for stdout, devices, pipes, strings.
+    virtual bool is_regular_file() const { return false; }
     // Files can overwrite their first bytes after the fact (the .npy shape); pipes cannot.
     virtual bool can_rewrite_start() const { return false; }
     // Overwrites the first data.size() bytes; call flush() first. Throws dcar::Error(io).

@@ -131,7 +131,7 @@ std::unique_ptr<EmbeddingWriter> open_writer(std::unique_ptr<io::Sink> sink, con
     if (options.format == Format::dcs) return open_stream_writer(std::move(sink), header, options.level);
     std::unique_ptr<io::Sink> ids;
     if (!options.ids_path.empty()) ids = io::open_sink(options.ids_path);
-    else if (sink->name() != "stdout") ids = io::open_sink(without_npy(sink->name()) + ".ids");
+    else if (sink->is_regular_file()) ids = io::open_sink(without_npy(sink->name()) + ".ids");
     return open_npy_writer(std::move(sink), std::move(ids), header);
 }
 

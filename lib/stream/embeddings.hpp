@@ -51,7 +51,8 @@ std::unique_ptr<EmbeddingReader> open_embeddings(const std::vector<std::string>&
 struct WriteOptions {
     Format format = Format::dcs;
     int level = 3;              // zstd level
-    std::string ids_path;       // .npy: where the ids go; "" = "<output without .npy>.ids" (stdout: no sidecar)
+    std::string ids_path;       // .npy: where the ids go; "" = "<output without .npy>.ids" for a regular file
+                                // output (stdout, devices and pipes get no sidecar unless named here)
 };
 
 // Writes to `sink`; the writer owns it and commits it in finish(). Throws dcar::Error.

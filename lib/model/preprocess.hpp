@@ -1,0 +1,54 @@
+// Image decoding and CLIP preprocessing, reproducing OpenAI CLIP's `_transform` (torchvision on PIL): shorter
+// side to n pixels with PIL's antialiased bicubic, centre crop n×n, convert to RGB, scale to [0, 1], normalise.
+// libvips only decodes; the resampling, the crop and the colour conversion are done here on 8-bit pixels with
+// PIL's arithmetic, so the output matches the Python reference bit for bit on the common formats (the few
+// deliberate differences are listed at PreprocessConfig). The output is a plain CHW float32 buffer, so this
+// file needs no LibTorch; the model code wraps it in a tensor.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace dcar::model {
+
+struct PreprocessConfig {
+    int resolution = 224;
+    float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+    float std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+    // Refuse images whose header declares more pixels than this, before decoding them: PIL's decompression
+    // bomb limit (it warns at 89,478,485 pixels and refuses above twice that).
+    uint64_t max_pixels = 2ull * 89478485ull;
+    // Let libjpeg decode large JPEGs at 1/2, 1/4 or 1/8 scale (its DCT scaling) when the shrunk image still has
+    // at least shrink_gap × resolution pixels on its shorter side. This is several times faster on camera
+    // photographs but is not what PIL does, so pixels differ slightly (measured in preprocess_test.cpp);
+    // switch it off for bit-exact parity with the Python reference.
+    bool shrink_on_load = true;
+    double shrink_gap = 4.0;
+};
+
+// Where this implementation knowingly differs from PIL 9.4 + torchvision 0.14:
+//  - 16-bit greyscale PNG: PIL opens it as mode "I" and its convert("RGB") clips values above 255 (so most
+//    such images come out white); here every 16-bit image keeps its high byte, as PIL itself does for 16-bit
+//    RGB(A) PNGs.
+//  - Palette images other than PNG and GIF (palette TIFF, BMP) are resampled bicubically, where PIL would use
+//    nearest neighbour (it never interpolates mode "P"); PNG and GIF palettes do use nearest neighbour.
+//  - JPEG shrink-on-load, when enabled (above).
+//  - Truncated files are refused (PIL's default; libvips would otherwise fill in grey).
+
+// Decodes and preprocesses one image into out[3 * resolution * resolution] (CHW, float32, normalised).
+// Throws dcar::Error: io when the file cannot be read, format (naming the file) for unreadable, truncated,
+// empty or too large images.
+void preprocess_file(const std::string& path, const PreprocessConfig& config, float* out);
+// The same from an encoded image in memory; name is used in error messages.
+void preprocess_buffer(const void* data, size_t size, const std::string& name, const PreprocessConfig& config,
+                       float* out);
+// From 8-bit RGB pixels (HWC, row-major, no padding), for golden tests and callers that decode themselves.
+void preprocess_rgb(const uint8_t* rgb, int width, int height, const PreprocessConfig& config, float* out);
+
+// Starts libvips for this process: vips concurrency 1 (callers run their own decode threads), no operation
+// cache, loaders marked untrusted blocked, libvips warnings silenced. The preprocess functions call it
+// themselves on first use (argv0 "dcar"); calling it earlier with the real argv[0] is optional. Safe to call
+// more than once and from several threads.
+void init_image_library(const char* argv0);
+
+}  // namespace dcar::model
