@@ -17,6 +17,7 @@ namespace dcar::io {
 Sink::Sink(std::string name) : name_(std::move(name)), buffer_(new char[buffer_size]) {}
 
 void Sink::write(const void* data, size_t n) {
+    if (n == 0) return;  // FAISS writes empty arrays with a null pointer
     const auto* p = static_cast<const char*>(data);
     if (used_ + n > buffer_size) {
         flush();
