@@ -1,6 +1,6 @@
-// CLIP image preprocessing with PIL's arithmetic. libvips decodes the file (its JPEG and PNG decoders are the
-// same libjpeg-turbo and libpng that PIL uses, with the same settings, so decoded pixels agree); everything
-// after decoding is done here, because the reference is defined by PIL's integer resampler and not by any
+// CLIP image preprocessing with PIL's arithmetic. libvips decodes the file (JPEG through the same
+// libjpeg-turbo that PIL uses, with the same default settings, so decoded pixels agree; PNG, GIF and lossless
+// WebP are exact in any correct decoder); everything after decoding is done here, because the reference is defined by PIL's integer resampler and not by any
 // libvips operation: PIL resamples 8-bit images with a separable bicubic filter (a = -0.5) widened by the
 // downscale factor, fixed-point weights with 22 fractional bits, and rounds to 8 bits after the horizontal
 // pass and again after the vertical one. Only the pixels that survive the centre crop are computed, which gives
@@ -8,6 +8,7 @@
 #include "model/preprocess.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -60,11 +61,15 @@ int round_half_even_half(int d) {
     return whole % 2 == 0 ? whole : whole + 1;
 }
 
-Geometry clip_geometry(int width, int height, int n) {
+Geometry clip_geometry(int width, int height, int n, const std::string& place) {
     Geometry g{};
     // torchvision: short side → n, long side → int(n * long / short), a float division truncated.
     const int shorter = std::min(width, height), longer = std::max(width, height);
-    const int new_long = static_cast<int>(static_cast<double>(static_cast<int64_t>(n) * longer) / shorter);
+    const double new_long_exact = static_cast<double>(static_cast<int64_t>(n) * longer) / shorter;
+    if (new_long_exact >= 2147483647.0)
+        throw_error(ErrorCode::format, place, "image too elongated to resize: " + std::to_string(width) + "x" +
+                                               std::to_string(height));
+    const int new_long = static_cast<int>(new_long_exact);
     if (width <= height) {
         g.resized_width = n;
         g.resized_height = new_long;
@@ -143,21 +148,34 @@ inline uint8_t fixed_to_u8(int32_t acc) {
 }
 
 // One pass along x: rows [row_begin, row_end) of src (width src_width) → dst rows of taps.first.size() pixels.
-void resample_rows(const uint8_t* src, int src_width, int channels, int row_begin, int row_end, const Taps& taps,
-                   uint8_t* dst) {
+// The channel count is a template parameter so that each channel gets its own accumulator in a register: this
+// pass dominates on large images (a 4000-pixel row shrunk to 298 has 54 taps per output pixel).
+template <int C>
+void resample_rows_n(const uint8_t* src, int src_width, int row_begin, int row_end, const Taps& taps, uint8_t* dst) {
     const int out_width = static_cast<int>(taps.first.size());
     for (int y = row_begin; y < row_end; ++y) {
-        const uint8_t* row = src + static_cast<size_t>(y) * src_width * channels;
-        uint8_t* out = dst + static_cast<size_t>(y - row_begin) * out_width * channels;
+        const uint8_t* row = src + static_cast<size_t>(y) * src_width * C;
+        uint8_t* out = dst + static_cast<size_t>(y - row_begin) * out_width * C;
         for (int x = 0; x < out_width; ++x) {
-            const uint8_t* in = row + static_cast<size_t>(taps.first[x]) * channels;
+            const uint8_t* in = row + static_cast<size_t>(taps.first[x]) * C;
             const int32_t* w = &taps.weight[static_cast<size_t>(x) * taps.stride];
-            for (int c = 0; c < channels; ++c) {
-                int32_t acc = 1 << (kWeightBits - 1);  // rounds the final shift to nearest
-                for (int k = 0; k < taps.count[x]; ++k) acc += in[k * channels + c] * w[k];
-                out[x * channels + c] = fixed_to_u8(acc);
-            }
+            int32_t acc[C];
+            for (int c = 0; c < C; ++c) acc[c] = 1 << (kWeightBits - 1);  // rounds the final shift to nearest
+            const int count = taps.count[x];
+            for (int k = 0; k < count; ++k)
+                for (int c = 0; c < C; ++c) acc[c] += in[k * C + c] * w[k];
+            for (int c = 0; c < C; ++c) out[x * C + c] = fixed_to_u8(acc[c]);
         }
+    }
+}
+
+void resample_rows(const uint8_t* src, int src_width, int channels, int row_begin, int row_end, const Taps& taps,
+                   uint8_t* dst) {
+    switch (channels) {
+        case 1: return resample_rows_n<1>(src, src_width, row_begin, row_end, taps, dst);
+        case 2: return resample_rows_n<2>(src, src_width, row_begin, row_end, taps, dst);
+        case 3: return resample_rows_n<3>(src, src_width, row_begin, row_end, taps, dst);
+        default: return resample_rows_n<4>(src, src_width, row_begin, row_end, taps, dst);
     }
 }
 
@@ -212,8 +230,8 @@ inline uint8_t unpremultiply(uint8_t v, uint8_t a) {
 }
 
 // Resizes to the CLIP geometry and crops: returns n×n×channels bytes.
-std::vector<uint8_t> resize_and_crop(const Pixels& px, int n) {
-    const Geometry g = clip_geometry(px.width, px.height, n);
+std::vector<uint8_t> resize_and_crop(const Pixels& px, int n, const std::string& place) {
+    const Geometry g = clip_geometry(px.width, px.height, n, place);
     const int ch = px.channels;
     std::vector<uint8_t> out(static_cast<size_t>(n) * n * ch);
     if (px.nearest) {
@@ -319,12 +337,13 @@ void check_config(const PreprocessConfig& config) {
         if (!(config.std[c] != 0.0f)) throw_error(ErrorCode::usage, "", "preprocess: std must be non-zero");
 }
 
-void process(Pixels& px, std::vector<uint8_t>* mutable_data, const PreprocessConfig& config, float* out) {
+// mutable_data is px.data when the caller owns it (decoded images), null for the caller's own RGB pixels.
+void process(Pixels& px, uint8_t* mutable_data, const PreprocessConfig& config, const std::string& place,
+             float* out) {
     if (px.alpha == AlphaUse::premultiply && !px.nearest) {
-        premultiply(mutable_data->data(), static_cast<size_t>(px.width) * px.height, px.channels);
-        px.data = mutable_data->data();
+        premultiply(mutable_data, static_cast<size_t>(px.width) * px.height, px.channels);
     }
-    const auto crop = resize_and_crop(px, config.resolution);
+    const auto crop = resize_and_crop(px, config.resolution, place);
     normalise(crop, config.resolution, px.channels, px.cmyk, px.nearest ? AlphaUse::none : px.alpha, config, out);
 }
 
@@ -345,8 +364,8 @@ void ensure_vips(const char* argv0) {
         vips_cache_set_max(0);
         // Loaders libvips marks as unsafe for untrusted input (ImageMagick, MATLAB…) stay off.
         vips_block_untrusted_set(TRUE);
-        // Library code never prints: decoder warnings (corrupt JPEG data and the like) are dropped; errors
-        // still arrive as exceptions.
+        // Library code never prints: libvips' warnings (libtiff's notices about unknown tags and the like) are
+        // dropped; errors still arrive as exceptions.
         g_log_set_handler("VIPS",
                           static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO |
                                                       G_LOG_LEVEL_DEBUG),
@@ -381,13 +400,52 @@ PngHeader png_header(const uint8_t* data, size_t size) {
     return h;
 }
 
-struct VipsBuffer {
-    void operator()(void* p) const { g_free(p); }
+// The palette colour of a GIF's transparent index in its first frame, read from the file (libvips does not
+// report it).
+struct GifKey {
+    bool found = false;
+    uint8_t rgb[3] = {0, 0, 0};
 };
 
-// Decodes into 8-bit pixels and fills in the PIL mode. The returned storage backs px.data.
-std::vector<uint8_t> decode(const uint8_t* data, size_t size, const std::string& name,
-                            const PreprocessConfig& config, Pixels& px) {
+GifKey gif_transparent_colour(const uint8_t* data, size_t size) {
+    GifKey key;
+    if (size < 13 || std::memcmp(data, "GIF", 3) != 0) return key;
+    auto table_bytes = [](uint8_t packed) { return (packed & 0x80) ? 3u << ((packed & 7) + 1) : 0u; };
+    const size_t global_bytes = table_bytes(data[10]);
+    size_t pos = 13 + global_bytes;
+    int index = -1;
+    while (pos < size) {
+        const uint8_t block = data[pos];
+        if (block == 0x21 && pos + 1 < size) {  // extension: label, then sub-blocks ending with a 0 length
+            const uint8_t label = data[pos + 1];
+            pos += 2;
+            if (label == 0xf9 && pos + 5 < size && data[pos] >= 4 && (data[pos + 1] & 1)) index = data[pos + 4];
+            while (pos < size && data[pos] != 0) pos += data[pos] + 1u;
+            ++pos;
+        } else if (block == 0x2c && pos + 10 <= size) {  // the first image: its local table, if any, wins
+            if (index < 0) return key;
+            const uint8_t packed = data[pos + 9];
+            const size_t table = packed & 0x80 ? pos + 10 : 13;
+            const size_t bytes = packed & 0x80 ? table_bytes(packed) : global_bytes;
+            key.found = true;
+            if (static_cast<size_t>(index) * 3 + 3 <= bytes && table + bytes <= size)
+                std::memcpy(key.rgb, data + table + index * 3, 3);  // an index past the table reads as black
+            return key;
+        } else {
+            return key;
+        }
+    }
+    return key;
+}
+
+struct GFree {
+    void operator()(uint8_t* p) const { g_free(p); }
+};
+using PixelBuffer = std::unique_ptr<uint8_t, GFree>;
+
+// Decodes into 8-bit pixels and fills in the PIL mode. The returned buffer backs px.data.
+PixelBuffer decode(const uint8_t* data, size_t size, const std::string& name, const PreprocessConfig& config,
+                   Pixels& px) {
     using vips::VImage;
     if (size == 0) throw_error(ErrorCode::format, name, "cannot decode: empty file");
     const char* loader = vips_foreign_find_load_buffer(data, size);
@@ -396,12 +454,15 @@ std::vector<uint8_t> decode(const uint8_t* data, size_t size, const std::string&
         vips_error_clear();
         throw_error(ErrorCode::format, name, "cannot decode: " + why);
     }
-    const std::string loader_name = loader;
-    const bool jpeg = loader_name.find("Jpeg") != std::string::npos;
-    const bool gif = loader_name.find("Gif") != std::string::npos;
+    // Loader class names vary across libvips versions ("VipsForeignLoadNsgifBuffer" in 8.14), so match loosely.
+    std::string loader_name = loader;
+    std::transform(loader_name.begin(), loader_name.end(), loader_name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool jpeg = loader_name.find("jpeg") != std::string::npos;
+    const bool gif = loader_name.find("gif") != std::string::npos;
     const PngHeader png = png_header(data, size);
 
-    auto options = [](VImage::VOption* o) {
+    auto options = [](vips::VOption* o) {
         // Truncated files are errors, as in PIL; libvips would otherwise pad them with grey.
         return o->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
     };
@@ -426,7 +487,8 @@ std::vector<uint8_t> decode(const uint8_t* data, size_t size, const std::string&
         }
 
         if (image.format() != VIPS_FORMAT_UCHAR && image.format() != VIPS_FORMAT_USHORT) {
-            // Float, signed or 32-bit data (TIFF, FITS…): no PIL behaviour to match; let libvips map it to sRGB.
+            // Float, signed or 32-bit data (TIFF, FITS…): no PIL behaviour worth matching (PIL clips); libvips
+            // maps it to sRGB or grey, and whatever is still not 8-bit is clipped.
             image = image.colourspace(image.bands() <= 2 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB);
             if (image.format() != VIPS_FORMAT_UCHAR) image = image.cast(VIPS_FORMAT_UCHAR);
         }
@@ -437,6 +499,7 @@ std::vector<uint8_t> decode(const uint8_t* data, size_t size, const std::string&
 
         // The PIL mode, where the file format decides it.
         bool drop_alpha = false;
+        GifKey gif_key;
         if (png.is_png) {
             switch (png.colour_type) {
                 case 0:  // grey: an alpha band can only come from tRNS, which PIL keeps out of the pixels
@@ -452,8 +515,11 @@ std::vector<uint8_t> decode(const uint8_t* data, size_t size, const std::string&
                     px.alpha = AlphaUse::premultiply;
             }
         } else if (gif) {
-            drop_alpha = true;  // PIL opens a GIF's first frame as mode "P"
+            // PIL opens a GIF's first frame as mode "P"; its RGB conversion shows the transparent index's palette
+            // colour, where libvips has made those pixels transparent black. They are repainted below.
             px.nearest = true;
+            if (image.bands() == 4) gif_key = gif_transparent_colour(data, size);
+            drop_alpha = !gif_key.found;
         } else if (!cmyk && (image.bands() == 2 || image.bands() == 4)) {
             px.alpha = AlphaUse::premultiply;
         }
@@ -463,24 +529,43 @@ std::vector<uint8_t> decode(const uint8_t* data, size_t size, const std::string&
 
         const bool wide = image.format() == VIPS_FORMAT_USHORT;
         size_t bytes = 0;
-        std::unique_ptr<void, VipsBuffer> memory(image.write_to_memory(&bytes));
+        // The decoded image is kept in libvips' own buffer and narrowed or repainted in place: large photographs
+        // are tens of megabytes, and every decode thread holds one.
+        PixelBuffer memory(static_cast<uint8_t*>(image.write_to_memory(&bytes)));
         px.width = image.width();
         px.height = image.height();
         px.channels = image.bands();
         const size_t count = static_cast<size_t>(px.width) * px.height * px.channels;
-        if (bytes != count * (wide ? 2 : 1))
+        if (!memory || bytes != count * (wide ? 2 : 1))
             throw_error(ErrorCode::internal, name, "unexpected decoded size from libvips");
-        std::vector<uint8_t> out(count);
+        uint8_t* out = memory.get();
         if (wide) {
-            // 16-bit samples keep their high byte, as PIL's 16-bit PNG modes do.
-            const auto* in = static_cast<const uint16_t*>(memory.get());
-            for (size_t i = 0; i < count; ++i) out[i] = static_cast<uint8_t>(in[i] >> 8);
-        } else {
-            std::memcpy(out.data(), memory.get(), count);
+            // 16-bit samples keep their high byte, as PIL's 16-bit PNG modes do. Writing byte i after reading
+            // bytes 2i and 2i + 1 never overwrites a sample still to be read.
+            for (size_t i = 0; i < count; ++i) {
+                uint16_t v;
+                std::memcpy(&v, out + 2 * i, 2);
+                out[i] = static_cast<uint8_t>(v >> 8);
+            }
         }
-        px.data = out.data();
-        return out;
+        if (gif_key.found && px.channels == 4) {
+            const size_t n = static_cast<size_t>(px.width) * px.height;
+            for (size_t i = 0; i < n; ++i) {
+                const uint8_t r = out[i * 4], g = out[i * 4 + 1], b = out[i * 4 + 2];
+                const bool transparent = out[i * 4 + 3] == 0;
+                out[i * 3] = transparent ? gif_key.rgb[0] : r;
+                out[i * 3 + 1] = transparent ? gif_key.rgb[1] : g;
+                out[i * 3 + 2] = transparent ? gif_key.rgb[2] : b;
+            }
+            px.channels = 3;
+        }
+        px.data = out;
+        return memory;
     } catch (const vips::VError& e) {
+        // libvips appends to one process-wide error buffer and VError copies it without clearing it, so it is
+        // cleared here, or the next failure would report this one's message. (Two threads failing at the same
+        // instant can still see each other's lines: the buffer is shared.)
+        vips_error_clear();
         throw_error(ErrorCode::format, name, "cannot decode: " + first_line(e.what()));
     }
 }
@@ -517,9 +602,9 @@ void preprocess_buffer(const void* data, size_t size, const std::string& name, c
     check_config(config);
     ensure_vips("dcar");
     Pixels px;
-    auto storage = decode(static_cast<const uint8_t*>(data), size, name, config, px);
+    const PixelBuffer storage = decode(static_cast<const uint8_t*>(data), size, name, config, px);
     if (px.width <= 0 || px.height <= 0) throw_error(ErrorCode::format, name, "cannot decode: empty image");
-    process(px, &storage, config, out);
+    process(px, storage.get(), config, name, out);
 }
 
 void preprocess_file(const std::string& path, const PreprocessConfig& config, float* out) {
@@ -537,7 +622,7 @@ void preprocess_rgb(const uint8_t* rgb, int width, int height, const PreprocessC
     px.height = height;
     px.channels = 3;
     px.data = rgb;
-    process(px, nullptr, config, out);
+    process(px, nullptr, config, "", out);
 }
 
 }  // namespace dcar::model

@@ -19,9 +19,11 @@ struct PreprocessConfig {
     // bomb limit (it warns at 89,478,485 pixels and refuses above twice that).
     uint64_t max_pixels = 2ull * 89478485ull;
     // Let libjpeg decode large JPEGs at 1/2, 1/4 or 1/8 scale (its DCT scaling) when the shrunk image still has
-    // at least shrink_gap × resolution pixels on its shorter side. This is several times faster on camera
-    // photographs but is not what PIL does, so pixels differ slightly (measured in preprocess_test.cpp);
-    // switch it off for bit-exact parity with the Python reference.
+    // at least shrink_gap × resolution pixels on its shorter side (1792 at 224 for the default gap: only
+    // camera-sized photographs). PIL does not do this, so values move slightly: on 4000×3000 JPEGs the default
+    // (1/2) roughly halves the time per image for a mean error of 0.1–0.25 of an 8-bit level, and gap 2 (1/4)
+    // is about 3× faster at 0.3–0.5 levels (preprocess_test.cpp prints the figures). Switch it off for
+    // bit-exact parity with the Python reference.
     bool shrink_on_load = true;
     double shrink_gap = 4.0;
 };
@@ -33,11 +35,13 @@ struct PreprocessConfig {
 //  - Palette images other than PNG and GIF (palette TIFF, BMP) are resampled bicubically, where PIL would use
 //    nearest neighbour (it never interpolates mode "P"); PNG and GIF palettes do use nearest neighbour.
 //  - JPEG shrink-on-load, when enabled (above).
-//  - Truncated files are refused (PIL's default; libvips would otherwise fill in grey).
+//  - Formats PIL 9.4 cannot open but libvips can (HEIF, JPEG XL, SVG, PDF where its modules are installed) are
+//    decoded; loaders libvips marks untrusted (ImageMagick…) are blocked.
 
 // Decodes and preprocesses one image into out[3 * resolution * resolution] (CHW, float32, normalised).
-// Throws dcar::Error: io when the file cannot be read, format (naming the file) for unreadable, truncated,
-// empty or too large images.
+// EXIF orientation is not applied and embedded ICC profiles are ignored, as in PIL. Throws dcar::Error naming
+// the file: io when it cannot be read, format for unreadable, truncated (refused as PIL refuses them, where
+// libvips alone would fill in grey), empty or too large images.
 void preprocess_file(const std::string& path, const PreprocessConfig& config, float* out);
 // The same from an encoded image in memory; name is used in error messages.
 void preprocess_buffer(const void* data, size_t size, const std::string& name, const PreprocessConfig& config,

@@ -1,9 +1,9 @@
 // safetensors by hand: header parsing and validation, then the tensor bytes copied straight from the file
 // into freshly allocated tensors (pread, no intermediate buffer, so a 1.7 GB ViT-L file needs 1.7 GB, not
-// 3.4). Only the per-operator ATen headers are included, to keep this TU cheap to compile.
+// 3.4). Only ATen/EmptyTensor.h is included beyond the Tensor class, to keep this TU cheap to compile.
 #include "model/safetensors.hpp"
 
-#include <ATen/ops/empty.h>
+#include <ATen/EmptyTensor.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -233,7 +233,7 @@ TensorMap parse(const ByteSource& src, const std::string& place, SafetensorsMeta
 
     TensorMap out;
     for (const auto& e : entries) {
-        at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.dtype->type));
+        at::Tensor t(at::detail::empty_cpu(e.shape, e.dtype->type));
         src.read(data_start + e.begin, t.data_ptr(), e.end - e.begin);
         out.emplace(e.name, std::move(t));
     }

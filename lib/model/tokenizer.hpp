@@ -1,11 +1,12 @@
 // CLIP's byte-level BPE tokenizer, reproducing OpenAI's simple_tokenizer.py id for id: the same text cleaning
 // (a subset of ftfy, html.unescape twice, whitespace folding, Python's str.lower), the same pre-tokenisation
 // pattern, the same byte-to-unicode table and merge ranks, the same vocabulary order. The one deliberate
-// departure is that ftfy is not available: only its character-level fixes are reproduced (NFC, C1 controls read
-// as Windows-1252, control characters dropped, Latin ligatures split, half/full-width forms, curly quotes, one
-// early entity pass); mojibake repair is not. Named HTML entities are limited to the 106 that HTML5 accepts
-// without a semicolon (the ISO-8859-1 set and amp/lt/gt/quot) plus &apos; and HTML 4's typographic ones; any
-// other name is left as written. Torch-free so that it compiles fast and can be used by any tool.
+// departure is that ftfy is not available: only its character-level fixes are reproduced (NFC, C1 controls
+// read as Windows-1252, terminal escapes and control characters dropped, Latin ligatures split, half/full-width
+// forms, curly quotes, one early entity pass); mojibake repair is not. Named HTML entities are limited to the
+// 106 that HTML5 accepts without a semicolon (the ISO-8859-1 set and amp/lt/gt/quot) plus &apos; and HTML 4's
+// typographic ones; any other name is left as written. Torch-free so that it compiles fast and can be used by
+// any tool.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -1,1 +1,911 @@
-// placeholder
+// Weight loading: format detection by magic bytes, the three readers (TorchScript via torch::jit::load,
+// torch.save zips via a restricted unpickler of our own, safetensors by hand in safetensors.cpp), the HF →
+// OpenAI key map of DCAR.md §9.4, config inference after OpenAI's build_model, one shape check against
+// clip_tensor_specs, and the fingerprint. This is the only TU with TorchScript headers, and it takes the
+// one that declares torch::jit::load rather than all of <torch/script.h> (12 s to compile instead of 25).
+#include "model/weights.hpp"
+
+#include <ATen/ops/cat.h>
+#include <ATen/ops/empty.h>
+#include <caffe2/serialize/inline_container.h>
+#include <fcntl.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "model/safetensors.hpp"
+
+namespace dcar::model {
+namespace {
+
+std::string shape_text(at::IntArrayRef shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+std::string shape_text(std::vector<int64_t> shape, bool reversed) {
+    if (reversed) std::reverse(shape.begin(), shape.end());
+    return shape_text(at::IntArrayRef(shape));
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// c10::Error messages carry a C++ backtrace after the first line; users need only the first.
+std::string first_line(const c10::Error& e) {
+    std::string s = e.what_without_backtrace();
+    const auto nl = s.find('\n');
+    return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+// ---- the HF CLIPModel ↔ OpenAI key map (DCAR.md §9.4) ------------------------------------------------------
+
+struct FixedName {
+    const char* openai;
+    const char* hf;
+    bool transposed;  // HF's nn.Linear weight [out, in] against OpenAI's bare [in, out] matrix
+};
+constexpr FixedName fixed_names[] = {
+    {"visual.conv1.weight", "vision_model.embeddings.patch_embedding.weight", false},
+    {"visual.class_embedding", "vision_model.embeddings.class_embedding", false},
+    {"visual.positional_embedding", "vision_model.embeddings.position_embedding.weight", false},
+    {"visual.ln_pre.weight", "vision_model.pre_layrnorm.weight", false},  // sic: HF spells it "layrnorm"
+    {"visual.ln_pre.bias", "vision_model.pre_layrnorm.bias", false},
+    {"visual.ln_post.weight", "vision_model.post_layernorm.weight", false},
+    {"visual.ln_post.bias", "vision_model.post_layernorm.bias", false},
+    {"visual.proj", "visual_projection.weight", true},
+    {"token_embedding.weight", "text_model.embeddings.token_embedding.weight", false},
+    {"positional_embedding", "text_model.embeddings.position_embedding.weight", false},
+    {"ln_final.weight", "text_model.final_layer_norm.weight", false},
+    {"ln_final.bias", "text_model.final_layer_norm.bias", false},
+    {"text_projection", "text_projection.weight", true},
+    {"logit_scale", "logit_scale", false},
+};
+// Vision first: "transformer.resblocks." is also a suffix of the vision prefix.
+constexpr std::pair<const char*, const char*> tower_prefixes[] = {
+    {"visual.transformer.resblocks.", "vision_model.encoder.layers."},
+    {"transformer.resblocks.", "text_model.encoder.layers."},
+};
+constexpr std::pair<const char*, const char*> block_names[] = {
+    {"ln_1.weight", "layer_norm1.weight"},
+    {"ln_1.bias", "layer_norm1.bias"},
+    {"ln_2.weight", "layer_norm2.weight"},
+    {"ln_2.bias", "layer_norm2.bias"},
+    {"attn.out_proj.weight", "self_attn.out_proj.weight"},
+    {"attn.out_proj.bias", "self_attn.out_proj.bias"},
+    {"mlp.c_fc.weight", "mlp.fc1.weight"},
+    {"mlp.c_fc.bias", "mlp.fc1.bias"},
+    {"mlp.c_proj.weight", "mlp.fc2.weight"},
+    {"mlp.c_proj.bias", "mlp.fc2.bias"},
+};
+// OpenAI packs q, k, v into in_proj_{weight,bias} (rows in that order); HF keeps three Linear layers.
+constexpr std::pair<const char*, const char*> packed_names[] = {
+    {"attn.in_proj_weight", "weight"},
+    {"attn.in_proj_bias", "bias"},
+};
+constexpr const char* qkv_parts[] = {"q", "k", "v"};
+
+// "<prefix><digits>.<rest>" → (index, rest).
+bool split_block(const std::string& name, const std::string& prefix, std::string* index, std::string* rest) {
+    if (!starts_with(name, prefix)) return false;
+    const size_t start = prefix.size();
+    size_t dot = start;
+    while (dot < name.size() && std::isdigit(static_cast<unsigned char>(name[dot]))) ++dot;
+    if (dot == start || dot >= name.size() || name[dot] != '.') return false;
+    *index = name.substr(start, dot - start);
+    *rest = name.substr(dot + 1);
+    return true;
+}
+
+// HF name → OpenAI name. part is -1, or 0/1/2 for a q/k/v piece of an in_proj tensor.
+bool hf_to_openai(const std::string& hf, std::string* openai, bool* transposed, int* part) {
+    *transposed = false;
+    *part = -1;
+    for (const auto& f : fixed_names)
+        if (hf == f.hf) {
+            *openai = f.openai;
+            *transposed = f.transposed;
+            return true;
+        }
+    std::string index, rest;
+    for (const auto& [oa_prefix, hf_prefix] : tower_prefixes) {
+        if (!split_block(hf, hf_prefix, &index, &rest)) continue;
+        const std::string base = std::string(oa_prefix) + index + ".";
+        for (const auto& [oa, h] : block_names)
+            if (rest == h) {
+                *openai = base + oa;
+                return true;
+            }
+        for (const auto& [oa, kind] : packed_names)
+            for (int p = 0; p < 3; ++p)
+                if (rest == std::string("self_attn.") + qkv_parts[p] + "_proj." + kind) {
+                    *openai = base + oa;
+                    *part = p;
+                    return true;
+                }
+    }
+    return false;
+}
+
+// OpenAI name → HF name, for messages about tensors an HF file lacks. part selects a q/k/v piece.
+std::string openai_to_hf(const std::string& openai, int part = -1) {
+    for (const auto& f : fixed_names)
+        if (openai == f.openai) return f.hf;
+    std::string index, rest;
+    for (const auto& [oa_prefix, hf_prefix] : tower_prefixes) {
+        if (!split_block(openai, oa_prefix, &index, &rest)) continue;
+        const std::string base = std::string(hf_prefix) + index + ".";
+        for (const auto& [oa, h] : block_names)
+            if (rest == oa) return base + h;
+        for (const auto& [oa, kind] : packed_names)
+            if (rest == oa) return base + "self_attn." + qkv_parts[part < 0 ? 0 : part] + "_proj." + kind;
+    }
+    return openai;
+}
+
+bool is_transposed_in_hf(const std::string& openai) {
+    for (const auto& f : fixed_names)
+        if (openai == f.openai) return f.transposed;
+    return false;
+}
+
+// ---- normalisation --------------------------------------------------------------------------------------
+
+struct Item {
+    at::Tensor tensor;              // in OpenAI orientation when it could be transposed
+    std::string source;             // the name in the file
+    std::vector<int64_t> stored;    // the shape in the file
+    bool transposed = false;
+};
+struct QkvGroup {
+    std::array<at::Tensor, 3> parts;
+    std::array<std::string, 3> sources;
+};
+struct Normalised {
+    std::map<std::string, Item> items;     // by OpenAI name (names the map does not know stay as they are)
+    std::map<std::string, QkvGroup> qkv;   // HF only: in_proj names → their three pieces
+    KeyLayout layout = KeyLayout::openai;
+    std::vector<std::string> ignored;
+};
+
+Normalised normalise(const TensorMap& raw, const std::string& place) {
+    // DataParallel / DDP prefixes apply to every key or to none.
+    bool all_module = !raw.empty();
+    for (const auto& [name, t] : raw) all_module = all_module && starts_with(name, "module.");
+    Normalised n;
+    for (const auto& [name, t] : raw) {
+        const std::string key = all_module ? name.substr(7) : name;
+        if (starts_with(key, "vision_model.") || starts_with(key, "text_model.") || key == "visual_projection.weight")
+            n.layout = KeyLayout::hf;
+        if (starts_with(key, "visual.layer1.") || starts_with(key, "visual.attnpool."))
+            throw_error(ErrorCode::model, place,
+                        "ResNet image towers (RN50 and kin) are not supported; only ViT CLIP models are");
+    }
+    for (const auto& [name, t] : raw) {
+        const std::string key = all_module ? name.substr(7) : name;
+        if (is_ignored_tensor_name(key, n.layout)) {
+            n.ignored.push_back(name);
+            continue;
+        }
+        std::string openai = key;
+        bool transposed = false;
+        int part = -1;
+        if (n.layout == KeyLayout::hf && !hf_to_openai(key, &openai, &transposed, &part)) openai = key;
+        if (part >= 0) {
+            auto& group = n.qkv[openai];
+            group.parts[part] = t;
+            group.sources[part] = name;
+            continue;
+        }
+        Item item{t, name, t.sizes().vec(), false};
+        if (transposed) {
+            item.transposed = true;
+            if (t.dim() == 2) item.tensor = t.t();
+        }
+        n.items[openai] = std::move(item);
+    }
+    return n;
+}
+
+// The name under which a missing OpenAI tensor would have appeared in the file.
+std::string source_name(const Normalised& n, const std::string& openai, int part = -1) {
+    return n.layout == KeyLayout::hf ? openai_to_hf(openai, part) : openai;
+}
+
+[[noreturn]] void fail_missing(const Normalised& n, const std::string& place, const std::string& openai) {
+    throw_error(ErrorCode::model, place,
+                "missing tensor " + source_name(n, openai) + " (needed to infer the model's sizes)");
+}
+
+const Item& require(const Normalised& n, const std::string& place, const std::string& openai, int64_t dims,
+                    const char* expected_openai, const char* expected_hf) {
+    const auto it = n.items.find(openai);
+    if (it == n.items.end()) fail_missing(n, place, openai);
+    if (it->second.tensor.dim() != dims)
+        throw_error(ErrorCode::model, place,
+                    "tensor " + it->second.source + " has shape " + shape_text(it->second.stored) + ", expected " +
+                        (n.layout == KeyLayout::hf ? expected_hf : expected_openai));
+    return it->second;
+}
+
+// Blocks of a tower: one more than the highest index seen (gaps are reported later as missing tensors).
+int64_t count_layers(const Normalised& n, const std::string& prefix) {
+    int64_t layers = 0;
+    std::string index, rest;
+    auto see = [&](const std::string& name) {
+        if (split_block(name, prefix, &index, &rest) && index.size() < 7) layers = std::max<int64_t>(layers, std::stoll(index) + 1);
+    };
+    for (const auto& [name, item] : n.items) see(name);
+    for (const auto& [name, group] : n.qkv) see(name);
+    return layers;
+}
+
+int64_t heads_for(int64_t width, int64_t requested, const char* tower, const std::string& place) {
+    if (requested > 0) {
+        if (width % requested != 0)
+            throw_error(ErrorCode::model, place,
+                        std::string(tower) + " width " + std::to_string(width) + " is not divisible by " +
+                            std::to_string(requested) + " heads");
+        return requested;
+    }
+    if (width <= 0 || width % 64 != 0)
+        throw_error(ErrorCode::model, place,
+                    std::string("cannot infer the number of ") + tower + " attention heads: width " +
+                        std::to_string(width) + " is not a multiple of 64 (OpenAI's width / 64 rule); give it explicitly");
+    return width / 64;
+}
+
+ClipConfig infer_config(const Normalised& n, const LoadOptions& options, const std::string& place) {
+    ClipConfig c;
+    const Item& conv1 = require(n, place, "visual.conv1.weight", 4, "[width, 3, patch, patch]", "[width, 3, patch, patch]");
+    const auto& cs = conv1.tensor.sizes();
+    if (cs[1] != 3 || cs[2] != cs[3])
+        throw_error(ErrorCode::model, place,
+                    "tensor " + conv1.source + " has shape " + shape_text(cs) + ", expected [width, 3, patch, patch]");
+    c.vision_width = cs[0];
+    c.patch_size = cs[3];
+    const Item& vpos = require(n, place, "visual.positional_embedding", 2, "[tokens, width]", "[tokens, width]");
+    const int64_t tokens = vpos.tensor.size(0);
+    const auto grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(std::max<int64_t>(tokens - 1, 0)))));
+    if (tokens < 2 || grid * grid != tokens - 1)
+        throw_error(ErrorCode::model, place,
+                    "tensor " + vpos.source + " has " + std::to_string(tokens) +
+                        " rows, not a square number of patches plus the class token");
+    c.image_resolution = grid * c.patch_size;
+    c.vision_layers = count_layers(n, "visual.transformer.resblocks.");
+    c.embed_dim = require(n, place, "text_projection", 2, "[width, embed]", "[embed, width]").tensor.size(1);
+    c.vocab_size = require(n, place, "token_embedding.weight", 2, "[vocab, width]", "[vocab, width]").tensor.size(0);
+    c.context_length = require(n, place, "positional_embedding", 2, "[context, width]", "[context, width]").tensor.size(0);
+    c.text_width = require(n, place, "ln_final.weight", 1, "[width]", "[width]").tensor.size(0);
+    c.text_layers = count_layers(n, "transformer.resblocks.");
+    // MLP widths from the first block (4 × width in every OpenAI model); a missing block is reported later.
+    auto mlp = [&](const std::string& prefix, int64_t width) {
+        const auto it = n.items.find(prefix + "0.mlp.c_fc.weight");
+        return it != n.items.end() && it->second.tensor.dim() == 2 ? it->second.tensor.size(0) : 4 * width;
+    };
+    c.vision_mlp_width = mlp("visual.transformer.resblocks.", c.vision_width);
+    c.text_mlp_width = mlp("transformer.resblocks.", c.text_width);
+    c.vision_heads = heads_for(c.vision_width, options.vision_heads, "vision", place);
+    c.text_heads = heads_for(c.text_width, options.text_heads, "text", place);
+    return c;
+}
+
+// Every missing, unexpected or mis-shaped tensor, in spec order then file order; one error for all of them.
+void check(const Normalised& n, const ClipConfig& config, const std::string& place) {
+    std::vector<std::string> problems;
+    std::set<std::string> expected;
+    const bool hf = n.layout == KeyLayout::hf;
+    for (const auto& spec : clip_tensor_specs(config)) {
+        expected.insert(spec.name);
+        const auto group = n.qkv.find(spec.name);
+        if (hf && (ends_with(spec.name, ".attn.in_proj_weight") || ends_with(spec.name, ".attn.in_proj_bias"))) {
+            std::vector<int64_t> piece = spec.shape;
+            piece[0] /= 3;
+            for (int p = 0; p < 3; ++p) {
+                const bool have = group != n.qkv.end() && group->second.parts[p].defined();
+                const std::string name = have ? group->second.sources[p] : source_name(n, spec.name, p);
+                if (!have)
+                    problems.push_back("missing tensor " + name + " (expected shape " + shape_text(piece, false) + ")");
+                else if (group->second.parts[p].sizes().vec() != piece)
+                    problems.push_back("tensor " + name + " has shape " + shape_text(group->second.parts[p].sizes()) +
+                                       ", expected " + shape_text(piece, false));
+            }
+            continue;
+        }
+        const auto it = n.items.find(spec.name);
+        const bool reversed = hf && is_transposed_in_hf(spec.name);
+        if (it == n.items.end())
+            problems.push_back("missing tensor " + source_name(n, spec.name) + " (expected shape " +
+                               shape_text(spec.shape, reversed) + ")");
+        else if (it->second.tensor.sizes().vec() != spec.shape)
+            problems.push_back("tensor " + it->second.source + " has shape " + shape_text(it->second.stored) +
+                               ", expected " + shape_text(spec.shape, reversed));
+    }
+    for (const auto& [name, item] : n.items)
+        if (!expected.count(name))
+            problems.push_back("unexpected tensor " + item.source + " with shape " + shape_text(item.stored));
+    for (const auto& [name, group] : n.qkv)
+        if (!expected.count(name))
+            for (int p = 0; p < 3; ++p)
+                if (group.parts[p].defined())
+                    problems.push_back("unexpected tensor " + group.sources[p] + " with shape " +
+                                       shape_text(group.parts[p].sizes()));
+    if (problems.empty()) return;
+    std::string message = problems.front();
+    if (problems.size() > 1)
+        message += " (and " + std::to_string(problems.size() - 1) + " more problem" +
+                   (problems.size() > 2 ? "s" : "") + ")";
+    throw_error(ErrorCode::model, place, message);
+}
+
+// ---- readers -----------------------------------------------------------------------------------------------
+
+TensorMap read_torchscript(const std::string& path) {
+    torch::jit::Module module;
+    try {
+        module = torch::jit::load(path, at::Device(at::kCPU));
+    } catch (const c10::Error& e) {
+        throw_error(ErrorCode::format, path, "cannot read TorchScript archive: " + first_line(e));
+    }
+    TensorMap out;
+    for (const auto& p : module.named_parameters(/*recurse=*/true)) out[p.name] = p.value.detach();
+    for (const auto& b : module.named_buffers(/*recurse=*/true)) out[b.name] = b.value.detach();
+    return out;
+}
+
+// torch.save zips hold data.pkl (a pickle, protocol 2 by default) and one record per storage (data/<key>).
+// LibTorch 1.13's own unpickler turns collections.OrderedDict into None, and model.state_dict() is an
+// OrderedDict, so the commonest checkpoint would not load; this small unpickler understands just what
+// state dicts are made of (containers, scalars, strings, storages, _rebuild_tensor_v2, _rebuild_parameter)
+// and refuses every other global, which also means a weights file can never run code.
+struct PyObj;
+using PyRef = std::shared_ptr<PyObj>;
+struct PyObj {
+    enum class Kind { none, boolean, integer, floating, string, bytes, tuple, list, dict, global, storage, tensor };
+    Kind kind = Kind::none;
+    int64_t i = 0;
+    double f = 0;
+    std::string s;                                  // string, bytes, global "module.name"
+    std::vector<PyRef> items;                       // tuple, list
+    std::vector<std::pair<PyRef, PyRef>> entries;   // dict, in insertion order
+    at::Tensor tensor;                              // storage (1-D, its dtype) or tensor
+};
+
+const char* kind_name(PyObj::Kind k) {
+    switch (k) {
+        case PyObj::Kind::none: return "None";
+        case PyObj::Kind::boolean: return "bool";
+        case PyObj::Kind::integer: return "int";
+        case PyObj::Kind::floating: return "float";
+        case PyObj::Kind::string: return "str";
+        case PyObj::Kind::bytes: return "bytes";
+        case PyObj::Kind::tuple: return "tuple";
+        case PyObj::Kind::list: return "list";
+        case PyObj::Kind::dict: return "dict";
+        case PyObj::Kind::global: return "class or function";
+        case PyObj::Kind::storage: return "storage";
+        case PyObj::Kind::tensor: return "tensor";
+    }
+    return "?";
+}
+
+PyRef make(PyObj::Kind kind) {
+    auto p = std::make_shared<PyObj>();
+    p->kind = kind;
+    return p;
+}
+
+class Unpickler {
+public:
+    Unpickler(std::string data, caffe2::serialize::PyTorchStreamReader& zip, std::string place)
+        : data_(std::move(data)), zip_(zip), place_(std::move(place)) {}
+
+    PyRef run() {
+        for (;;) {
+            const size_t at = pos_;
+            const uint8_t op = u8();
+            switch (op) {
+                case 0x80: u8(); break;            // PROTO
+                case 0x95: take(8); break;         // FRAME (protocol 4): only a read-ahead hint
+                case '(': marks_.push_back(stack_.size()); break;
+                case '.': return pop();            // STOP
+                case '0': pop(); break;            // POP
+                case '1': stack_.resize(pop_mark()); break;
+                case '2': push(top()); break;      // DUP
+                case 'N': push(make(PyObj::Kind::none)); break;
+                case 0x88: push_bool(true); break;
+                case 0x89: push_bool(false); break;
+                case 'K': push_int(u8()); break;
+                case 'M': push_int(static_cast<int64_t>(le(2))); break;
+                case 'J': push_int(static_cast<int32_t>(le(4))); break;
+                case 0x8a: push_int(long1()); break;
+                case 'G': {
+                    uint64_t bits = 0;
+                    for (int k = 0; k < 8; ++k) bits = (bits << 8) | u8();  // big-endian
+                    auto v = make(PyObj::Kind::floating);
+                    std::memcpy(&v->f, &bits, 8);
+                    push(v);
+                    break;
+                }
+                case 'X': push_text(PyObj::Kind::string, le(4)); break;
+                case 0x8c: push_text(PyObj::Kind::string, u8()); break;
+                case 0x8d: push_text(PyObj::Kind::string, le(8)); break;
+                case 'U': push_text(PyObj::Kind::string, u8()); break;   // SHORT_BINSTRING (protocol 1 str)
+                case 'T': push_text(PyObj::Kind::string, le(4)); break;  // BINSTRING
+                case 'B': push_text(PyObj::Kind::bytes, le(4)); break;
+                case 'C': push_text(PyObj::Kind::bytes, u8()); break;
+                case ')': push(make(PyObj::Kind::tuple)); break;
+                case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
+                    auto t = make(PyObj::Kind::tuple);
+                    const size_t n = op - 0x84u;
+                    if (stack_.size() < n) fail("pickle stack underflow at byte " + std::to_string(at));
+                    t->items.assign(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
+                    stack_.resize(stack_.size() - n);
+                    push(t);
+                    break;
+                }
+                case 't': case 'l': {  // TUPLE, LIST from the mark
+                    auto t = make(op == 't' ? PyObj::Kind::tuple : PyObj::Kind::list);
+                    const size_t m = pop_mark();
+                    t->items.assign(stack_.begin() + static_cast<std::ptrdiff_t>(m), stack_.end());
+                    stack_.resize(m);
+                    push(t);
+                    break;
+                }
+                case ']': push(make(PyObj::Kind::list)); break;
+                case 'a': {
+                    PyRef v = pop();
+                    container(PyObj::Kind::list, top())->items.push_back(v);
+                    break;
+                }
+                case 'e': {
+                    const size_t m = pop_mark();
+                    if (m == 0) fail("pickle APPENDS without a list");
+                    auto& list = container(PyObj::Kind::list, stack_[m - 1])->items;
+                    list.insert(list.end(), stack_.begin() + static_cast<std::ptrdiff_t>(m), stack_.end());
+                    stack_.resize(m);
+                    break;
+                }
+                case '}': push(make(PyObj::Kind::dict)); break;
+                case 's': {
+                    PyRef v = pop(), k = pop();
+                    container(PyObj::Kind::dict, top())->entries.emplace_back(k, v);
+                    break;
+                }
+                case 'u': case 'd': {  // SETITEMS onto the dict below the mark; DICT makes a new one
+                    const size_t m = pop_mark();
+                    if ((stack_.size() - m) % 2) fail("pickle dict items are not key/value pairs");
+                    PyRef d = op == 'd' ? make(PyObj::Kind::dict) : nullptr;
+                    if (!d) {
+                        if (m == 0) fail("pickle SETITEMS without a dict");
+                        d = container(PyObj::Kind::dict, stack_[m - 1]);
+                    }
+                    for (size_t k = m; k < stack_.size(); k += 2) d->entries.emplace_back(stack_[k], stack_[k + 1]);
+                    stack_.resize(m);
+                    if (op == 'd') push(d);
+                    break;
+                }
+                case 'q': memo_[u8()] = top(); break;
+                case 'r': memo_[le(4)] = top(); break;
+                case 0x94: memo_[memo_.size()] = top(); break;  // MEMOIZE
+                case 'h': push(memo(u8())); break;
+                case 'j': push(memo(le(4))); break;
+                case 'c': {
+                    auto g = make(PyObj::Kind::global);
+                    const std::string module = line();
+                    g->s = module + "." + line();
+                    push(g);
+                    break;
+                }
+                case 0x93: {  // STACK_GLOBAL
+                    PyRef name = pop(), module = pop();
+                    if (name->kind != PyObj::Kind::string || module->kind != PyObj::Kind::string)
+                        fail("pickle STACK_GLOBAL needs two strings");
+                    auto g = make(PyObj::Kind::global);
+                    g->s = module->s + "." + name->s;
+                    push(g);
+                    break;
+                }
+                case 'Q': push(storage(pop())); break;  // BINPERSID
+                case 'R': case 0x81: {                  // REDUCE, NEWOBJ
+                    PyRef args = pop(), callable = pop();
+                    push(reduce(callable, args));
+                    break;
+                }
+                case 'b': {  // BUILD: a state dict's _metadata and the like; attributes are of no use here
+                    pop();
+                    if (top()->kind != PyObj::Kind::dict) fail("pickle BUILD on a " + std::string(kind_name(top()->kind)));
+                    break;
+                }
+                default: {
+                    char hex[8];
+                    std::snprintf(hex, sizeof hex, "0x%02x", op);
+                    fail(std::string("unsupported pickle opcode ") + hex + " at byte " + std::to_string(at) +
+                         " of data.pkl");
+                }
+            }
+        }
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& message) const {
+        throw_error(ErrorCode::format, place_, "torch.save file: " + message);
+    }
+    std::string take(size_t n) {
+        if (n > data_.size() - pos_) fail("data.pkl is truncated");
+        std::string s = data_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+    uint8_t u8() {
+        if (pos_ >= data_.size()) fail("data.pkl is truncated");
+        return static_cast<uint8_t>(data_[pos_++]);
+    }
+    uint64_t le(int n) {
+        uint64_t v = 0;
+        for (int k = 0; k < n; ++k) v |= static_cast<uint64_t>(u8()) << (8 * k);
+        return v;
+    }
+    int64_t long1() {
+        const int n = u8();
+        if (n > 8) fail("integer wider than 64 bits");
+        uint64_t v = le(n);
+        if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~uint64_t{0} << (8 * n);  // sign-extend
+        return static_cast<int64_t>(v);
+    }
+    std::string line() {
+        const size_t nl = data_.find('\n', pos_);
+        if (nl == std::string::npos) fail("data.pkl is truncated");
+        std::string s = data_.substr(pos_, nl - pos_);
+        pos_ = nl + 1;
+        return s;
+    }
+    void push(PyRef v) { stack_.push_back(std::move(v)); }
+    void push_bool(bool b) {
+        auto v = make(PyObj::Kind::boolean);
+        v->i = b;
+        push(v);
+    }
+    void push_int(int64_t i) {
+        auto v = make(PyObj::Kind::integer);
+        v->i = i;
+        push(v);
+    }
+    void push_text(PyObj::Kind kind, uint64_t n) {
+        if (n > data_.size() - pos_) fail("data.pkl is truncated");
+        auto v = make(kind);
+        v->s = take(n);
+        push(v);
+    }
+    PyRef pop() {
+        if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) fail("pickle stack underflow");
+        PyRef v = std::move(stack_.back());
+        stack_.pop_back();
+        return v;
+    }
+    const PyRef& top() const {
+        if (stack_.empty()) fail("pickle stack underflow");
+        return stack_.back();
+    }
+    size_t pop_mark() {
+        if (marks_.empty()) fail("pickle mark missing");
+        const size_t m = marks_.back();
+        marks_.pop_back();
+        return m;
+    }
+    PyRef memo(uint64_t key) const {
+        const auto it = memo_.find(key);
+        if (it == memo_.end()) fail("pickle memo entry " + std::to_string(key) + " is missing");
+        return it->second;
+    }
+    const PyRef& container(PyObj::Kind kind, const PyRef& v) const {
+        if (v->kind != kind) fail(std::string("pickle expected a ") + kind_name(kind) + ", found a " + kind_name(v->kind));
+        return v;
+    }
+
+    // ('storage', torch.<Type>Storage, key, location, numel) → the record data/<key> as a 1-D tensor. One
+    // storage may back several tensors (views), so storages are kept by key.
+    PyRef storage(const PyRef& pid) {
+        if (pid->kind != PyObj::Kind::tuple || pid->items.size() < 3 || pid->items[0]->s != "storage" ||
+            pid->items[1]->kind != PyObj::Kind::global || pid->items[2]->kind != PyObj::Kind::string)
+            fail("unrecognised persistent id (not a torch storage)");
+        const std::string& type = pid->items[1]->s;
+        const std::string& key = pid->items[2]->s;
+        static const std::pair<const char*, at::ScalarType> types[] = {
+            {"torch.FloatStorage", at::kFloat}, {"torch.HalfStorage", at::kHalf},   {"torch.BFloat16Storage", at::kBFloat16},
+            {"torch.DoubleStorage", at::kDouble}, {"torch.LongStorage", at::kLong}, {"torch.IntStorage", at::kInt},
+            {"torch.ShortStorage", at::kShort}, {"torch.CharStorage", at::kChar},   {"torch.ByteStorage", at::kByte},
+            {"torch.BoolStorage", at::kBool},
+        };
+        const at::ScalarType* dtype = nullptr;
+        for (const auto& [name, t] : types)
+            if (type == name) dtype = &t;
+        if (!dtype) fail("unsupported storage type " + type);
+        auto out = make(PyObj::Kind::storage);
+        const auto cached = storages_.find(key);
+        if (cached != storages_.end()) {
+            out->tensor = cached->second;
+            return out;
+        }
+        at::DataPtr data;
+        size_t bytes = 0;
+        try {
+            std::tie(data, bytes) = zip_.getRecord("data/" + key);
+        } catch (const c10::Error& e) {
+            fail("storage record data/" + key + ": " + first_line(e));
+        }
+        const size_t item = c10::elementSize(*dtype);
+        if (bytes % item) fail("storage data/" + key + " holds " + std::to_string(bytes) + " bytes, not whole " + type + " elements");
+        c10::Storage st(c10::Storage::use_byte_size_t(), bytes, std::move(data), nullptr, false);
+        out->tensor = at::empty({0}, at::TensorOptions().dtype(*dtype)).set_(st);
+        storages_[key] = out->tensor;
+        return out;
+    }
+
+    std::vector<int64_t> ints(const PyRef& v, const char* what) const {
+        if (v->kind != PyObj::Kind::tuple && v->kind != PyObj::Kind::list) fail(std::string(what) + " is not a tuple");
+        std::vector<int64_t> out;
+        for (const auto& x : v->items) {
+            if (x->kind != PyObj::Kind::integer) fail(std::string(what) + " holds a non-integer");
+            out.push_back(x->i);
+        }
+        return out;
+    }
+
+    PyRef reduce(const PyRef& callable, const PyRef& args) {
+        if (callable->kind != PyObj::Kind::global || args->kind != PyObj::Kind::tuple)
+            fail("pickle REDUCE without a class and an argument tuple");
+        const std::string& name = callable->s;
+        const auto& a = args->items;
+        if (name == "collections.OrderedDict") {
+            auto d = make(PyObj::Kind::dict);
+            if (!a.empty() && a[0]->kind == PyObj::Kind::list)
+                for (const auto& pair : a[0]->items)
+                    if (pair->kind == PyObj::Kind::tuple && pair->items.size() == 2)
+                        d->entries.emplace_back(pair->items[0], pair->items[1]);
+            return d;
+        }
+        if (name == "torch._utils._rebuild_tensor_v2") {
+            if (a.size() < 4 || a[0]->kind != PyObj::Kind::storage || a[1]->kind != PyObj::Kind::integer)
+                fail("malformed _rebuild_tensor_v2 arguments");
+            const at::Tensor& st = a[0]->tensor;
+            auto t = make(PyObj::Kind::tensor);
+            try {
+                t->tensor = at::empty({0}, st.options()).set_(st.storage(), a[1]->i, ints(a[2], "tensor size"),
+                                                              ints(a[3], "tensor stride"));
+            } catch (const c10::Error& e) {
+                fail("a tensor does not fit its storage: " + first_line(e));
+            }
+            return t;
+        }
+        if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
+            if (a.empty() || a[0]->kind != PyObj::Kind::tensor) fail("malformed " + name + " arguments");
+            return a[0];
+        }
+        fail("cannot load a " + name + " object (dcar reads state dicts of tensors)");
+    }
+
+    std::string data_;
+    size_t pos_ = 0;
+    caffe2::serialize::PyTorchStreamReader& zip_;
+    std::string place_;
+    std::vector<PyRef> stack_;
+    std::vector<size_t> marks_;
+    std::map<uint64_t, PyRef> memo_;
+    std::map<std::string, at::Tensor> storages_;
+};
+
+void collect_state_dict(const PyRef& value, const std::string& path, TensorMap& out) {
+    if (value->kind != PyObj::Kind::dict)
+        throw_error(ErrorCode::format, path,
+                    std::string("torch.save file holds a ") + kind_name(value->kind) + ", not a state dict");
+    for (const auto& [k, v] : value->entries)
+        if (k->kind == PyObj::Kind::string && k->s == "state_dict" && v->kind == PyObj::Kind::dict)
+            return collect_state_dict(v, path, out);
+    for (const auto& [k, v] : value->entries) {
+        if (k->kind != PyObj::Kind::string) throw_error(ErrorCode::format, path, "torch.save state dict has a non-string key");
+        if (v->kind != PyObj::Kind::tensor)
+            throw_error(ErrorCode::format, path,
+                        "torch.save entry '" + k->s + "' is a " + kind_name(v->kind) +
+                            ", not a tensor (expected a state dict, or one under \"state_dict\")");
+        out[k->s] = v->tensor.detach();
+    }
+}
+
+TensorMap read_torch_pickle(const std::string& path, caffe2::serialize::PyTorchStreamReader& reader) {
+    std::string pickle;
+    try {
+        at::DataPtr data;
+        size_t bytes = 0;
+        std::tie(data, bytes) = reader.getRecord("data.pkl");
+        pickle.assign(static_cast<const char*>(data.get()), bytes);
+    } catch (const c10::Error& e) {
+        throw_error(ErrorCode::format, path, "cannot read torch.save file: " + first_line(e));
+    }
+    TensorMap out;
+    collect_state_dict(Unpickler(std::move(pickle), reader, path).run(), path, out);
+    return out;
+}
+
+WeightFormat sniff(const std::string& path, std::unique_ptr<caffe2::serialize::PyTorchStreamReader>* zip) {
+    unsigned char head[9] = {};
+    ssize_t got = 0;
+    {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw_errno(path, "cannot open");
+        while (got < static_cast<ssize_t>(sizeof head)) {
+            const ssize_t n = ::read(fd, head + got, sizeof head - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                const int saved = errno;
+                ::close(fd);
+                errno = saved;
+                throw_errno(path, "cannot read");
+            }
+            if (n == 0) break;
+            got += n;
+        }
+        ::close(fd);
+    }
+    if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) {
+        try {
+            *zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+        } catch (const c10::Error& e) {
+            throw_error(ErrorCode::format, path, "cannot read zip archive: " + first_line(e));
+        }
+        if ((*zip)->hasRecord("constants.pkl")) return WeightFormat::torchscript;
+        if ((*zip)->hasRecord("data.pkl")) return WeightFormat::torch_pickle;
+        throw_error(ErrorCode::format, path, "zip archive is neither a TorchScript archive nor a torch.save file");
+    }
+    if (got == 9 && head[8] == '{') return WeightFormat::safetensors;  // u64 header length, then JSON
+    if (got >= 2 && head[0] == 0x80 && head[1] <= 5)                  // a bare pickle stream
+        throw_error(ErrorCode::format, path,
+                    "legacy (pre-1.6, non-zip) torch.save file; re-save it with a current torch.save or as safetensors");
+    throw_error(ErrorCode::format, path, "not a TorchScript archive, torch.save zip or safetensors file");
+}
+
+// ---- fingerprint -------------------------------------------------------------------------------------------
+
+class Hash64 {
+public:
+    void word(uint64_t w) {
+        h_ = rotl(h_ ^ mix(w), 29) * 0x9e3779b97f4a7c15ull;
+        bytes_ += 8;
+    }
+    void bytes(const void* data, size_t n) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);  // little-endian host (static_assert in safetensors.cpp)
+            word(w);
+        }
+        uint64_t tail = 0;
+        if (n > i) std::memcpy(&tail, p + i, n - i);
+        word(tail ^ (static_cast<uint64_t>(n) << 3));  // the length closes every field: no two splits collide
+    }
+    uint64_t digest() const { return mix(h_ ^ bytes_); }
+
+private:
+    static uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+    static uint64_t mix(uint64_t x) {
+        x ^= x >> 31;
+        x *= 0x7fb5d329728ea185ull;
+        x ^= x >> 27;
+        x *= 0x81dadef4bc2dd44dull;
+        x ^= x >> 33;
+        return x;
+    }
+    uint64_t h_ = 0x6a09e667f3bcc908ull;
+    uint64_t bytes_ = 0;
+};
+
+}  // namespace
+
+const char* format_name(WeightFormat format) {
+    switch (format) {
+        case WeightFormat::torchscript: return "torchscript";
+        case WeightFormat::torch_pickle: return "torch.save";
+        case WeightFormat::safetensors: return "safetensors";
+    }
+    return "?";
+}
+
+const char* layout_name(KeyLayout layout) { return layout == KeyLayout::hf ? "hf" : "openai"; }
+
+bool is_ignored_tensor_name(const std::string& name, KeyLayout layout) {
+    if (layout == KeyLayout::hf)
+        return name == "text_model.embeddings.position_ids" || name == "vision_model.embeddings.position_ids";
+    if (name == "input_resolution" || name == "context_length" || name == "vocab_size" || name == "attn_mask")
+        return true;
+    std::string index, rest;
+    for (const auto& prefix : {"visual.transformer.resblocks.", "transformer.resblocks."})
+        if (split_block(name, prefix, &index, &rest) && rest == "attn_mask") return true;
+    return false;
+}
+
+std::string weights_fingerprint(const TensorMap& tensors) {
+    Hash64 h;
+    for (const auto& [name, tensor] : tensors) {
+        h.bytes(name.data(), name.size());
+        h.word(static_cast<uint64_t>(tensor.dim()));
+        for (const int64_t d : tensor.sizes()) h.word(static_cast<uint64_t>(d));
+        h.bytes("f32", 3);
+        const at::Tensor t = tensor.detach().to(at::kCPU, at::kFloat).contiguous();
+        h.bytes(t.data_ptr(), static_cast<size_t>(t.numel()) * sizeof(float));
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.digest()));
+    return std::string("clip-") + hex;
+}
+
+TensorMap read_tensor_file(const std::string& path, WeightFormat* format) {
+    std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
+    const WeightFormat f = sniff(path, &zip);
+    if (format) *format = f;
+    switch (f) {
+        case WeightFormat::torchscript: zip.reset(); return read_torchscript(path);
+        case WeightFormat::torch_pickle: return read_torch_pickle(path, *zip);
+        case WeightFormat::safetensors: return read_safetensors(path);
+    }
+    return {};
+}
+
+ClipConfig inspect_weights(const TensorMap& raw, const std::string& place, const LoadOptions& options) {
+    const Normalised n = normalise(raw, place);
+    const ClipConfig config = infer_config(n, options, place);
+    check(n, config, place);
+    return config;
+}
+
+LoadedWeights weights_from_tensors(const TensorMap& raw, const std::string& place, const LoadOptions& options) {
+    const Normalised n = normalise(raw, place);
+    LoadedWeights w;
+    w.layout = n.layout;
+    w.ignored = n.ignored;
+    w.config = infer_config(n, options, place);
+    check(n, w.config, place);
+    auto canonical = [](const at::Tensor& t) { return t.detach().to(at::kCPU, at::kFloat).contiguous(); };
+    for (const auto& spec : clip_tensor_specs(w.config)) {
+        const auto group = n.qkv.find(spec.name);
+        if (group != n.qkv.end()) {
+            const auto& p = group->second.parts;
+            w.tensors[spec.name] = at::cat({canonical(p[0]), canonical(p[1]), canonical(p[2])}, 0);
+        } else {
+            w.tensors[spec.name] = canonical(n.items.at(spec.name).tensor);
+        }
+    }
+    w.fingerprint = weights_fingerprint(w.tensors);
+    return w;
+}
+
+LoadedWeights load_weights(const std::string& path, const LoadOptions& options) {
+    WeightFormat format;
+    const TensorMap raw = read_tensor_file(path, &format);
+    LoadedWeights w = weights_from_tensors(raw, path, options);
+    w.format = format;
+    return w;
+}
+
+Clip load_clip(const std::string& path, at::Device device, at::ScalarType dtype, const LoadOptions& options) {
+    const LoadedWeights w = load_weights(path, options);
+    Clip model = Clip::from_weights(w.tensors, w.config);
+    model.fingerprint = w.fingerprint;
+    return model.to(device, dtype);
+}
+
+}  // namespace dcar::model

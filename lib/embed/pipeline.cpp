@@ -1,0 +1,418 @@
+// The embedding pipeline. Decoding runs on worker threads that claim items in order and may run at most a
+// window ahead of the model, so memory stays bounded while neither side waits on the other; the model thread
+// consumes decoded items strictly in input order, which keeps outputs deterministic whatever the thread count.
+#include "embed/pipeline.hpp"
+
+#include <ATen/ATen.h>
+#include <algorithm>
+#include <c10/core/InferenceMode.h>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "io/sink.hpp"
+#include "io/source.hpp"
+#include "manifest/manifest.hpp"
+#include "model/preprocess.hpp"
+#include "model/tokenizer.hpp"
+#include "model/weights.hpp"
+
+namespace dcar::embed {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Item {
+    std::string id;
+    std::string source;  // image path, or caption text
+    std::string label;
+};
+
+struct Reject {
+    std::string id, source, reason;
+};
+
+bool is_image_kind(InputKind kind) { return kind != InputKind::manifest_captions && kind != InputKind::caption_lines; }
+
+std::string join_root(const std::string& root, const std::string& path) {
+    if (root.empty() || path.empty() || path[0] == '/') return path;
+    return root.back() == '/' ? root + path : root + "/" + path;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return s;
+}
+
+std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log) {
+    std::vector<Item> items;
+    switch (config.kind) {
+        case InputKind::image_list: {
+            auto source = io::open_source(config.input);
+            std::string line;
+            while (io::read_line(*source, line)) {
+                if (text::trim(line).empty()) continue;
+                items.push_back({line, join_root(config.image_root, line), ""});
+            }
+            break;
+        }
+        case InputKind::folder: {
+            std::error_code ec;
+            const fs::path root(config.input);
+            if (!fs::is_directory(root, ec)) throw_error(ErrorCode::io, config.input, "not a directory");
+            for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end; it != end; it.increment(ec)) {
+                if (ec) break;
+                if (!it->is_regular_file(ec)) continue;
+                const std::string ext = lower(it->path().extension().string());
+                if (std::find(config.extensions.begin(), config.extensions.end(), ext) == config.extensions.end()) continue;
+                const fs::path rel = it->path().lexically_relative(root);
+                const std::string parent = rel.parent_path().string();
+                items.push_back({rel.string(), it->path().string(), parent});
+            }
+            if (ec) throw_error(ErrorCode::io, config.input, "cannot list: " + ec.message());
+            std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.id < b.id; });
+            break;
+        }
+        case InputKind::manifest_images:
+        case InputKind::manifest_captions: {
+            manifest::ReadOptions options;
+            options.image_root = config.image_root;
+            options.layout = config.layout;
+            const auto m = manifest::read_manifest(config.input, options, log);
+            for (const auto& item : m.items) {
+                if (config.kind == InputKind::manifest_images) {
+                    if (!item.image.empty()) items.push_back({item.id, item.image, item.class_name});
+                } else {
+                    for (size_t j = 0; j < item.captions.size(); ++j)
+                        items.push_back({manifest::caption_id(item.id, j), item.captions[j], item.class_name});
+                }
+            }
+            break;
+        }
+        case InputKind::caption_lines: {
+            auto source = io::open_source(config.input);
+            std::string line;
+            uint64_t number = 0;
+            while (io::read_line(*source, line)) {
+                const uint64_t row = number++;
+                if (text::trim(line).empty()) continue;
+                const size_t tab = line.find('\t');
+                if (tab == std::string::npos) items.push_back({std::to_string(row), line, ""});
+                else items.push_back({line.substr(0, tab), line.substr(tab + 1), ""});
+            }
+            break;
+        }
+    }
+    for (const auto& item : items) {
+        const std::string bad = text::check_id(item.id);
+        if (!bad.empty()) throw_error(ErrorCode::format, config.input, "item '" + item.id.substr(0, 80) + "': " + bad);
+    }
+    return items;
+}
+
+// Decoded images, produced ahead of the consumer by worker threads.
+class DecodePool {
+public:
+    struct Decoded {
+        std::vector<float> pixels;
+        std::string error;
+    };
+
+    DecodePool(const std::vector<const Item*>& items, const model::PreprocessConfig& config, int threads, size_t window)
+        : items_(items), config_(config), window_(window) {
+        for (int t = 0; t < std::max(1, threads); ++t) workers_.emplace_back([this] { work(); });
+    }
+    ~DecodePool() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+
+    Decoded take(size_t i) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [&] { return ready_.count(i) > 0; });
+        Decoded d = std::move(ready_[i]);
+        ready_.erase(i);
+        consumed_ = i + 1;
+        changed_.notify_all();
+        return d;
+    }
+
+private:
+    void work() {
+        const size_t floats = size_t(3) * config_.resolution * config_.resolution;
+        for (;;) {
+            size_t i;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                changed_.wait(lock, [&] { return stop_ || next_ >= items_.size() || next_ < consumed_ + window_; });
+                if (stop_ || next_ >= items_.size()) return;
+                i = next_++;
+            }
+            Decoded d;
+            try {
+                d.pixels.resize(floats);
+                model::preprocess_file(items_[i]->source, config_, d.pixels.data());
+            } catch (const std::exception& e) {
+                d.pixels.clear();
+                d.error = e.what();
+            }
+            std::lock_guard<std::mutex> lock(mutex_);
+            ready_[i] = std::move(d);
+            changed_.notify_all();
+        }
+    }
+
+    const std::vector<const Item*>& items_;
+    model::PreprocessConfig config_;
+    size_t window_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::map<size_t, Decoded> ready_;
+    size_t next_ = 0, consumed_ = 0;
+    bool stop_ = false;
+    std::vector<std::thread> workers_;
+};
+
+class Embedder {
+public:
+    Embedder(const EmbedConfig& config, const Log& log) : config_(config), log_(log) {
+        const at::Device device = config.device == "auto" ? (at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU))
+                                                          : model::parse_device(config.device);
+        model::LoadOptions load;
+        load.vision_heads = config.vision_heads;
+        load.text_heads = config.text_heads;
+        clip_ = model::load_clip(config.model, device, model::parse_dtype(config.dtype), load);
+        log.info("model " + clip_.fingerprint + ": " + clip_.config.describe() + " on " + device.str() + " in " + config.dtype);
+        if (!is_image_kind(config.kind)) tokenizer_ = std::make_unique<model::Tokenizer>(model::Tokenizer::default_vocab_path());
+        preprocess_.resolution = int(clip_.config.image_resolution);
+        preprocess_.max_pixels = config.max_pixels;
+        preprocess_.shrink_on_load = config.shrink_on_load;
+    }
+
+    stream::Header header() const {
+        stream::Header h;
+        h.dim = uint32_t(clip_.config.embed_dim);
+        h.dtype = config_.store;
+        h.modality = is_image_kind(config_.kind) ? stream::Modality::image : stream::Modality::text;
+        h.normalized = config_.normalize;
+        h.model = clip_.fingerprint;
+        h.provenance.push_back(config_.provenance);
+        return h;
+    }
+
+    // Embeds items and writes them; returns how many were embedded. Rejects are appended to `rejects`.
+    uint64_t embed(const std::vector<const Item*>& items, stream::EmbeddingWriter& writer, std::vector<Reject>& rejects,
+                   uint64_t& done_so_far, uint64_t total) {
+        return is_image_kind(config_.kind) ? embed_images(items, writer, rejects, done_so_far, total)
+                                           : embed_captions(items, writer, rejects, done_so_far, total);
+    }
+
+private:
+    void reject(std::vector<Reject>& rejects, const Item& item, const std::string& reason) {
+        if (config_.on_error_fail) throw Error(ErrorCode::format, reason);
+        log_.warn("skipped " + item.id + ": " + reason);
+        rejects.push_back({item.id, is_image_kind(config_.kind) ? item.source : "", reason});
+    }
+
+    void write_features(const at::Tensor& features, const std::vector<const Item*>& batch_items, stream::EmbeddingWriter& writer) {
+        at::Tensor cpu = features.to(at::kFloat).cpu().contiguous();
+        stream::Batch out;
+        out.dim = uint32_t(cpu.size(1));
+        out.vectors.assign(cpu.data_ptr<float>(), cpu.data_ptr<float>() + cpu.numel());
+        for (const Item* item : batch_items) {
+            out.ids.push_back(item->id);
+            out.labels.push_back(item->label);
+        }
+        if (config_.normalize) stream::normalize_rows(out.vectors.data(), out.size(), out.dim);
+        writer.write(out);
+    }
+
+    uint64_t embed_images(const std::vector<const Item*>& items, stream::EmbeddingWriter& writer, std::vector<Reject>& rejects,
+                          uint64_t& done_so_far, uint64_t total) {
+        const size_t batch = size_t(std::max(1, config_.batch));
+        DecodePool pool(items, preprocess_, config_.decode_threads, batch * 4 + size_t(config_.decode_threads));
+        const size_t floats = size_t(3) * preprocess_.resolution * preprocess_.resolution;
+        std::vector<float> pixels;
+        std::vector<const Item*> batch_items;
+        uint64_t embedded = 0;
+        auto flush = [&] {
+            if (batch_items.empty()) return;
+            c10::InferenceMode guard;
+            const at::Tensor input = at::from_blob(pixels.data(), {int64_t(batch_items.size()), 3, preprocess_.resolution, preprocess_.resolution}, at::kFloat);
+            write_features(model::encode_image(clip_, input.to(clip_.device())), batch_items, writer);
+            embedded += batch_items.size();
+            done_so_far += batch_items.size();
+            log_.progress("images", done_so_far, total);
+            batch_items.clear();
+            pixels.clear();
+        };
+        for (size_t i = 0; i < items.size(); ++i) {
+            auto decoded = pool.take(i);
+            if (!decoded.error.empty()) {
+                reject(rejects, *items[i], decoded.error);
+                ++done_so_far;
+                continue;
+            }
+            pixels.insert(pixels.end(), decoded.pixels.begin(), decoded.pixels.begin() + long(floats));
+            batch_items.push_back(items[i]);
+            if (batch_items.size() == batch) flush();
+        }
+        flush();
+        return embedded;
+    }
+
+    uint64_t embed_captions(const std::vector<const Item*>& items, stream::EmbeddingWriter& writer, std::vector<Reject>& rejects,
+                            uint64_t& done_so_far, uint64_t total) {
+        const size_t batch = size_t(std::max(1, config_.batch));
+        const int context = int(clip_.config.context_length);
+        std::vector<int64_t> ids, eots;
+        std::vector<const Item*> batch_items;
+        uint64_t embedded = 0;
+        auto flush = [&] {
+            if (batch_items.empty()) return;
+            c10::InferenceMode guard;
+            const int64_t n = int64_t(batch_items.size());
+            // The causal mask makes every position after a row's EOT irrelevant: trim to the longest row.
+            const int64_t width = *std::max_element(eots.begin(), eots.end()) + 1;
+            at::Tensor all = at::from_blob(ids.data(), {n, context}, at::kLong);
+            at::Tensor tokens = all.narrow(1, 0, width).contiguous().to(clip_.device());
+            at::Tensor eot = at::from_blob(eots.data(), {n}, at::kLong).to(clip_.device());
+            write_features(model::encode_text_ids(clip_, tokens, eot), batch_items, writer);
+            embedded += batch_items.size();
+            done_so_far += batch_items.size();
+            log_.progress("captions", done_so_far, total);
+            batch_items.clear();
+            ids.clear();
+            eots.clear();
+        };
+        for (const Item* item : items) {
+            model::Tokenizer::Encoded encoded;
+            try {
+                encoded = tokenizer_->tokenize(item->source, context, config_.truncate);
+            } catch (const Error& e) {
+                reject(rejects, *item, e.what());
+                ++done_so_far;
+                continue;
+            }
+            if (encoded.truncated) log_.warn("caption " + item->id + " was cut to " + std::to_string(context) + " tokens");
+            ids.insert(ids.end(), encoded.ids.begin(), encoded.ids.end());
+            eots.push_back(encoded.eot_index);
+            batch_items.push_back(item);
+            if (batch_items.size() == batch) flush();
+        }
+        flush();
+        return embedded;
+    }
+
+    const EmbedConfig& config_;
+    const Log& log_;
+    model::Clip clip_;
+    std::unique_ptr<model::Tokenizer> tokenizer_;
+    model::PreprocessConfig preprocess_;
+};
+
+void write_rejects(const std::string& path, const std::vector<Reject>& rejects) {
+    auto sink = io::open_sink(path);
+    for (const auto& r : rejects) {
+        std::string reason = r.reason;
+        std::replace(reason.begin(), reason.end(), '\t', ' ');
+        std::replace(reason.begin(), reason.end(), '\n', ' ');
+        sink->write(r.id + "\t" + r.source + "\t" + reason + "\n");
+    }
+    sink->commit();
+}
+
+std::vector<Reject> read_rejects(const std::string& path) {
+    std::vector<Reject> rejects;
+    auto source = io::open_source(path);
+    std::string line;
+    while (io::read_line(*source, line)) {
+        const auto f = text::split(line, '\t');
+        if (f.size() == 3) rejects.push_back({f[0], f[1], f[2]});
+    }
+    return rejects;
+}
+
+std::string padded(uint64_t v, int width) {
+    std::string s = std::to_string(v);
+    return s.size() >= size_t(width) ? s : std::string(size_t(width) - s.size(), '0') + s;
+}
+
+}  // namespace
+
+void parse_shard(const std::string& text, uint32_t& index, uint32_t& count) {
+    const size_t slash = text.find('/');
+    try {
+        if (slash == std::string::npos) throw std::invalid_argument("no slash");
+        const long i = std::stol(text.substr(0, slash));
+        const long n = std::stol(text.substr(slash + 1));
+        if (i < 0 || n < 1 || i >= n) throw std::out_of_range("range");
+        index = uint32_t(i);
+        count = uint32_t(n);
+    } catch (const std::exception&) {
+        throw Error(ErrorCode::usage, "--shard wants i/N with 0 <= i < N, not '" + text + "'");
+    }
+}
+
+EmbedSummary run(const EmbedConfig& config, const Log& log) {
+    const auto start = std::chrono::steady_clock::now();
+    EmbedSummary summary;
+    const std::vector<Item> all = enumerate_items(config, log);
+    std::vector<const Item*> mine;
+    for (size_t i = 0; i < all.size(); ++i)
+        if (i % config.shard_count == config.shard_index) mine.push_back(&all[i]);
+    Embedder embedder(config, log);
+    const stream::Header header = embedder.header();
+    std::vector<Reject> rejects;
+    uint64_t done = 0;
+    const uint64_t total = mine.size();
+
+    if (!config.resume) {
+        auto writer = stream::open_writer(io::open_sink(config.output), header, config.write);
+        summary.embedded = embedder.embed(mine, *writer, rejects, done, total);
+        writer->finish();
+    } else {
+        std::error_code ec;
+        fs::create_directories(config.output, ec);
+        if (ec) throw_error(ErrorCode::io, config.output, "cannot create the output directory: " + ec.message());
+        const std::string ext = config.write.format == stream::Format::npy ? ".npy" : ".dcs";
+        const uint64_t part_size = std::max<uint64_t>(1, config.part_size);
+        for (uint64_t p = 0; p * part_size < mine.size(); ++p) {
+            const std::string base = config.output + "/part-" + padded(config.shard_index, 5) + "-" + padded(p, 6);
+            const auto first = mine.begin() + long(p * part_size);
+            const auto last = mine.begin() + long(std::min<uint64_t>(mine.size(), (p + 1) * part_size));
+            const std::vector<const Item*> part(first, last);
+            if (fs::exists(base + ".done")) {  // finished by an earlier run: its rejects still count
+                const auto old = read_rejects(base + ".done");
+                rejects.insert(rejects.end(), old.begin(), old.end());
+                summary.resumed += part.size();
+                done += part.size();
+                continue;
+            }
+            std::vector<Reject> part_rejects;
+            stream::WriteOptions options = config.write;
+            options.ids_path.clear();
+            auto writer = stream::open_writer(io::open_sink(base + ext), header, options);
+            summary.embedded += embedder.embed(part, *writer, part_rejects, done, total);
+            writer->finish();
+            write_rejects(base + ".done", part_rejects);  // the marker lists the part's rejects
+            rejects.insert(rejects.end(), part_rejects.begin(), part_rejects.end());
+        }
+    }
+    summary.rejected = rejects.size();
+    if (!config.rejects.empty()) write_rejects(config.rejects, rejects);
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return summary;
+}
+
+}  // namespace dcar::embed

@@ -1,0 +1,63 @@
+// dcar-embed: images or captions → an embedding stream. Inputs are enumerated (a list of image paths, a
+// folder, a manifest's images or captions, or caption lines), split into shards (item i belongs to shard
+// i mod N), decoded on worker threads that run ahead of the model by a bounded window, embedded in batches
+// in input order, L2-normalised, and written. Bad images are skipped and reported (stderr and --rejects),
+// or fatal with on_error_fail. With `resume`, the output is a directory of parts, each written atomically
+// and marked done, so a killed run restarts where it stopped; `cat DIR/part-*.dcs` is the whole stream.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "stream/embeddings.hpp"
+
+namespace dcar::embed {
+
+enum class InputKind { image_list, folder, manifest_images, manifest_captions, caption_lines };
+
+struct EmbedConfig {
+    std::string model;                 // CLIP weights (OpenAI .pt, torch.save zip, safetensors)
+    InputKind kind = InputKind::image_list;
+    std::string input = "-";           // list file, folder, manifest, or caption file ("-" = stdin)
+    std::string image_root;            // manifests and lists: prefix for relative image paths
+    std::string layout = "auto";       // manifests: FDRD path rule
+    std::vector<std::string> extensions = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"};
+
+    std::string output = "-";          // stream file or "-"; with resume, a directory of parts
+    stream::WriteOptions write;        // format (dcs|npy), ids sidecar
+    stream::ElementType store = stream::ElementType::f32;
+    bool normalize = true;
+
+    std::string device = "auto";       // cpu | cuda[:N] | auto
+    std::string dtype = "fp32";        // fp32 | fp16 | bf16
+    int batch = 32;
+    int decode_threads = 1;
+    int64_t vision_heads = 0, text_heads = 0;  // for models whose heads ≠ width/64
+    bool truncate = true;              // captions longer than the context: cut (OpenAI's truncate=True) or reject
+    uint64_t max_pixels = 2ull * 89478485ull;
+    bool shrink_on_load = true;
+
+    std::string rejects;               // "" = none; else TSV id, source, reason (written atomically)
+    bool on_error_fail = false;
+    uint32_t shard_index = 0, shard_count = 1;
+    bool resume = false;
+    uint64_t part_size = 10000;        // items per part with resume
+
+    stream::Provenance provenance;
+};
+
+struct EmbedSummary {
+    uint64_t embedded = 0;
+    uint64_t rejected = 0;
+    uint64_t resumed = 0;              // items in parts already done
+    double seconds = 0;
+};
+
+// Throws dcar::Error; per-item problems are rejects unless on_error_fail.
+EmbedSummary run(const EmbedConfig& config, const Log& log);
+
+// "i/N" → (i, N) with 0 ≤ i < N. Throws dcar::Error(usage).
+void parse_shard(const std::string& text, uint32_t& index, uint32_t& count);
+
+}  // namespace dcar::embed

@@ -1,0 +1,175 @@
+// CLIP's two towers (OpenAI's ViT image encoder and causal text encoder) written functionally: a struct of
+// at::Tensor weights per tower plus free forward functions built from at:: ops. Nothing here is an nn::Module,
+// so autograd flows only into what the caller marks as requiring gradients (the prompt tensors of DCAR §3.2)
+// while every CLIP weight stays a frozen, grad-less tensor. The prompt hooks (TextPrompts, VisualPrompts) are
+// part of the forward signatures so that training code never has to re-implement a tower.
+//
+// Shapes are batch-first throughout ([N, L, D]; OpenAI's code is sequence-first, which changes no number).
+// Every forward function is a pure function of its arguments: it only reads the weights, so one Clip may be
+// used from several threads at once. Gradient mode is the caller's business: inference should run under
+// c10::InferenceMode (or at::NoGradGuard), which are thread-local.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dcar::model {
+
+using TensorMap = std::map<std::string, at::Tensor>;
+
+// Every size of a CLIP ViT model, as OpenAI's build_model infers it from the weights (weights.hpp does that).
+struct ClipConfig {
+    int64_t embed_dim = 0;         // joint embedding width (text_projection columns)
+    int64_t image_resolution = 0;  // patch_size × grid
+    int64_t patch_size = 0;        // conv1 kernel
+    int64_t vision_width = 0;
+    int64_t vision_layers = 0;
+    int64_t vision_heads = 0;      // OpenAI: width / 64
+    int64_t vision_mlp_width = 0;  // c_fc rows; 4 × width in every OpenAI model
+    int64_t context_length = 0;    // text positional embedding rows (77)
+    int64_t vocab_size = 0;
+    int64_t text_width = 0;
+    int64_t text_layers = 0;
+    int64_t text_heads = 0;
+    int64_t text_mlp_width = 0;
+
+    int64_t grid() const { return patch_size ? image_resolution / patch_size : 0; }
+    int64_t vision_tokens() const { return grid() * grid() + 1; }  // class token + patches
+    // One line for logs and provenance, e.g. "ViT-B/32 224px w768 L12 H12 | text w512 L12 H8 ctx77 vocab49408 | embed 512".
+    std::string describe() const;
+    bool operator==(const ClipConfig& o) const;
+    bool operator!=(const ClipConfig& o) const { return !(*this == o); }
+};
+
+// The tensors a model of this configuration has, with OpenAI's names and shapes, in a fixed order.
+struct TensorSpec {
+    std::string name;
+    std::vector<int64_t> shape;
+};
+std::vector<TensorSpec> clip_tensor_specs(const ClipConfig& config);
+
+// Layer norm parameters are always kept in fp32 (see Clip::to).
+struct LayerNorm {
+    at::Tensor weight, bias;
+};
+
+// A pre-LN residual block: x += out_proj(attn(ln_1(x))); x += c_proj(quick_gelu(c_fc(ln_2(x)))).
+struct ResidualBlock {
+    LayerNorm ln_1;
+    at::Tensor in_proj_weight, in_proj_bias;    // [3D, D], [3D]: q, k, v packed in that order
+    at::Tensor out_proj_weight, out_proj_bias;  // [D, D], [D]
+    LayerNorm ln_2;
+    at::Tensor fc_weight, fc_bias;              // mlp.c_fc   [M, D], [M]
+    at::Tensor proj_weight, proj_bias;          // mlp.c_proj [D, M], [D]
+};
+
+struct VisionTower {
+    at::Tensor conv1_weight;          // [W, 3, P, P], no bias
+    at::Tensor class_embedding;       // [W]
+    at::Tensor positional_embedding;  // [grid² + 1, W]
+    LayerNorm ln_pre;
+    std::vector<ResidualBlock> blocks;
+    LayerNorm ln_post;
+    at::Tensor proj;                  // [W, E]
+    int64_t heads = 0;
+    int64_t patch_size = 0;
+};
+
+struct TextTower {
+    at::Tensor token_embedding;       // [V, W]
+    at::Tensor positional_embedding;  // [C, W]
+    std::vector<ResidualBlock> blocks;
+    LayerNorm ln_final;
+    at::Tensor text_projection;       // [W, E]
+    int64_t heads = 0;
+};
+
+// Deep text prompts (MaPLe convention, DCAR §3.2). layers[l], when defined, is [k, W] (shared by the batch) or
+// [N, k, W] and replaces sequence positions 1..k (right after SOT):
+//   l = 0  in the token embeddings, before the positional embedding is added (so layer-0 prompts get
+//          positions 1..k, exactly as if their vectors had been fed as token embeddings);
+//   l ≥ 1  in the hidden state entering block l (no positional embedding).
+// Undefined entries and k = 0 change nothing; entries past the last block are an error. The causal mask is
+// unchanged, and the EOT index stays the caller's: with layer-0 prompts inserted it is 1 + k + caption length.
+struct TextPrompts {
+    std::vector<at::Tensor> layers;
+};
+
+// Deep visual prompts. layers[0], [k, W] or [N, k, W], is appended after the patch tokens once the class and
+// positional embeddings are in (the prompts get no positional embedding), before ln_pre, which normalises them
+// with every other token. layers[l ≥ 1] replaces those last k tokens before block l, and must have the same k.
+// The output is still ln_post(class token) @ proj: the prompts reach it only through attention.
+struct VisualPrompts {
+    std::vector<at::Tensor> layers;
+};
+
+struct Clip {
+    ClipConfig config;
+    VisionTower visual;
+    TextTower text;
+    at::Tensor logit_scale;  // scalar, fp32; logits use exp(logit_scale)
+    std::string fingerprint; // "clip-<16 hex>" when loaded by load_clip, else empty
+
+    // The weights as tensors, detached (requires_grad false), in the dtype and device they came in.
+    // Throws dcar::Error(model) naming a missing tensor.
+    static Clip from_weights(const TensorMap& openai_names, const ClipConfig& config);
+
+    // A copy on device with every weight cast once to dtype (kFloat, kHalf, kBFloat16), except layer norm
+    // parameters and logit_scale, which stay fp32: layer norms are computed in fp32 whatever the activation
+    // dtype (input cast up, result cast back), as OpenAI does for its fp16 model; attention softmax is also
+    // computed in fp32 for fp16/bf16. Same device and dtype: the tensors are shared, not copied. Throws
+    // dcar::Error(usage) for a dtype that is not floating point or has no kernels on that device (LibTorch 1.13
+    // has no fp16 CPU kernels: use bf16 there), or a CUDA device when LibTorch was built without CUDA.
+    Clip to(at::Device device, at::ScalarType dtype) const;
+
+    at::Device device() const;
+    at::ScalarType dtype() const;  // the activation dtype (conv1's)
+};
+
+// Image features [N, E] in the model's dtype, on its device, not normalised. pixels: [N, 3, R, R] with R the
+// model's image_resolution, any float dtype and device (cast to the model's). Throws dcar::Error(mismatch) for
+// a wrong shape.
+at::Tensor encode_image(const Clip& model, const at::Tensor& pixels, const VisualPrompts* prompts = nullptr);
+
+// Token ids [N, L] (int64, L ≤ context_length) → token embeddings [N, L, W] in the model's dtype, for callers
+// that edit embeddings (prompts, token re-weighting) before encode_text.
+at::Tensor embed_tokens(const Clip& model, const at::Tensor& ids);
+
+// Text features [N, E] from token embeddings [N, L, W] (L ≤ context_length) and the EOT position of every row,
+// eot: int64 [N] with 0 ≤ eot < L (any device). The feature is ln_final(x[n, eot[n]]) @ text_projection.
+// Because of the causal mask, positions after a row's EOT cannot change its feature: callers may trim the
+// sequence to max(eot) + 1 columns for speed and get identical results. Throws dcar::Error(mismatch).
+at::Tensor encode_text(const Clip& model, const at::Tensor& embeddings, const at::Tensor& eot,
+                       const TextPrompts* prompts = nullptr);
+// The same from ids: encode_text(model, embed_tokens(model, ids), eot, prompts).
+at::Tensor encode_text_ids(const Clip& model, const at::Tensor& ids, const at::Tensor& eot,
+                           const TextPrompts* prompts = nullptr);
+
+// The first position of eot_id in each row of ids [N, L] → int64 [N] on ids' device (HF's rule; OpenAI's argmax
+// agrees when EOT is the largest id). Throws dcar::Error(mismatch) naming a row without one.
+at::Tensor find_eot(const at::Tensor& ids, int64_t eot_id);
+
+// The towers' pieces on their own, for tests and for tools that hold only one tower. Tower builders read
+// names under prefix ("visual." in a CLIP state dict) and throw dcar::Error(model) for a missing tensor.
+ResidualBlock residual_block_from(const TensorMap& tensors, const std::string& prefix);
+VisionTower vision_tower_from(const TensorMap& tensors, const std::string& prefix, int64_t heads);
+TextTower text_tower_from(const TensorMap& tensors, const std::string& prefix, int64_t heads);
+// x [N, L, D]; mask: undefined, or additive [L, L] in x's dtype (−inf above the diagonal for causal).
+at::Tensor residual_block_forward(const ResidualBlock& block, const at::Tensor& x, int64_t heads,
+                                  const at::Tensor& mask = {});
+at::Tensor vision_forward(const VisionTower& tower, const at::Tensor& pixels, const VisualPrompts* prompts = nullptr);
+at::Tensor text_forward(const TextTower& tower, const at::Tensor& embeddings, const at::Tensor& eot,
+                        const TextPrompts* prompts = nullptr);
+
+// Command-line spellings. Devices: "cpu", "cuda", "cuda:N"; dtypes: fp32/float32, fp16/float16/half,
+// bf16/bfloat16. Throw dcar::Error(usage) for bad spellings or a CUDA device LibTorch cannot reach.
+at::Device parse_device(const std::string& text);
+at::ScalarType parse_dtype(const std::string& text);
+std::string dtype_name(at::ScalarType dtype);  // "fp32", "fp16", "bf16"
+// Whether CLIP's forward ops run in dtype on device (probed once per pair: fp16 on the CPU is missing in 1.13).
+bool dtype_supported(at::Device device, at::ScalarType dtype);
+
+}  // namespace dcar::model

@@ -1,0 +1,65 @@
+// Loading CLIP weights from any of the files they come in, into one canonical form: OpenAI's state-dict names,
+// fp32, CPU, contiguous, detached. Formats are told apart by their bytes, not their names: OpenAI's TorchScript
+// archives (the .pt files OpenAI distributes), torch.save state-dict zips (plain, "module."-prefixed, or wrapped
+// in {"state_dict": …}), and safetensors. Key layouts: OpenAI / open_clip names, or transformers' CLIPModel
+// names (split q/k/v projections, transposed output projections), detected from the names. Every size comes
+// from the weights as in OpenAI's build_model. The fingerprint hashes the canonical form, so the same weights
+// give the same fingerprint whatever file, layout or storage dtype they came in.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "model/clip.hpp"
+
+namespace dcar::model {
+
+enum class WeightFormat { torchscript, torch_pickle, safetensors };
+enum class KeyLayout { openai, hf };
+const char* format_name(WeightFormat format);  // "torchscript", "torch.save", "safetensors"
+const char* layout_name(KeyLayout layout);     // "openai", "hf"
+
+// Heads cannot be read off the weights; OpenAI's rule is width / 64 (every released model). Set these for
+// models that break it (tiny test models); 0 = the rule, which then requires width to be a multiple of 64.
+struct LoadOptions {
+    int64_t vision_heads = 0;
+    int64_t text_heads = 0;
+};
+
+struct LoadedWeights {
+    TensorMap tensors;                 // OpenAI names, fp32, CPU, exactly the clip_tensor_specs(config) set
+    ClipConfig config;
+    std::string fingerprint;           // "clip-<16 hex digits>"
+    WeightFormat format = WeightFormat::safetensors;
+    KeyLayout layout = KeyLayout::openai;
+    std::vector<std::string> ignored;  // names dropped as harmless (see ignored_tensor_names), as in the file
+};
+
+// Reads, normalises and checks. Errors: dcar::Error(io) when the file cannot be read; (format) when it is none
+// of the formats or is corrupt; (model) for a missing, unexpected or mis-shaped tensor — one error naming the
+// first such tensor in the file's own layout with expected and found shape, plus a count of further problems.
+LoadedWeights load_weights(const std::string& path, const LoadOptions& options = {});
+
+// The steps on their own. read_tensor_file returns every tensor under its stored name and dtype.
+TensorMap read_tensor_file(const std::string& path, WeightFormat* format = nullptr);
+// Everything after reading: wrapper prefixes, layout, ignored names, config, checks, fp32, fingerprint.
+// place names the source in messages.
+LoadedWeights weights_from_tensors(const TensorMap& raw, const std::string& place, const LoadOptions& options = {});
+// Only the names, the configuration and the shape checks (no conversion, no fingerprint): what a tool's
+// dry run or an inspect command needs. Throws as load_weights does.
+ClipConfig inspect_weights(const TensorMap& raw, const std::string& place, const LoadOptions& options = {});
+
+// Names that real checkpoints carry beside the weights and that are dropped without complaint:
+//   OpenAI / open_clip: input_resolution, context_length, vocab_size (ints stored in OpenAI's .pt files),
+//     attn_mask (open_clip's causal-mask buffer) and any block's "…resblocks.<i>.attn_mask";
+//   HF: text_model.embeddings.position_ids, vision_model.embeddings.position_ids.
+bool is_ignored_tensor_name(const std::string& name, KeyLayout layout);
+
+// "clip-" + 16 hex digits: a 64-bit non-cryptographic hash (our own multiply-rotate mix) over, for each tensor
+// in name order, the name, the shape, the tag "f32", and the values as little-endian fp32 bytes.
+std::string weights_fingerprint(const TensorMap& openai_names);
+
+// The model ready to run: load_weights, Clip::from_weights, Clip::to(device, dtype), fingerprint kept.
+Clip load_clip(const std::string& path, at::Device device = at::Device(at::kCPU), at::ScalarType dtype = at::kFloat,
+               const LoadOptions& options = {});
+
+}  // namespace dcar::model

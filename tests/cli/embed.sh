@@ -1,0 +1,74 @@
+# dcar-embed end to end on a tiny CLIP (real vocabulary size) written by Debian's python3-torch: a folder of
+# images with broken ones among them (skipped, reported, exit 3; fatal with --on-error fail), embeddings equal
+# to PyTorch + torchvision's CLIP transform on the same weights, captions, shards, --resume after a lost part,
+# and output independent of the decode thread count.
+source "$(dirname "$0")/lib.sh" "$@"
+[ -x "$TOOLS/dcar-embed" ] || { echo "embed: skipped (dcar-embed not built)"; exit 0; }
+/usr/bin/python3 -c "import torch, torchvision, PIL" 2>/dev/null || { echo "embed: skipped (no python3-torch/torchvision)"; exit 0; }
+/usr/bin/python3 "$SRC/tests/cli/tiny_clip.py" model tiny.safetensors
+mkdir -p imgs/cat imgs/dog
+/usr/bin/python3 - <<'PY'
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(3)
+for cls, base in (("cat", (200, 80, 40)), ("dog", (40, 90, 200))):
+    for i in range(4):
+        w, h = int(rng.integers(40, 300)), int(rng.integers(40, 300))
+        a = np.clip(np.array(base) + rng.normal(0, 40, (h, w, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(a).save(f"imgs/{cls}/{i}.{'jpg' if i % 2 else 'png'}")
+Image.fromarray(np.full((50, 60), 128, np.uint8)).save("imgs/dog/grey.png")
+PY
+head -c 300 imgs/cat/1.jpg > imgs/cat/truncated.jpg
+: > imgs/dog/empty.png
+echo "not an image" > imgs/dog/text.jpg
+
+expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --rejects rej.tsv -o all.dcs
+[ "$(dcar-cat -c all.dcs)" = 9 ] || fail "expected 9 embedded images"
+[ "$(wc -l < rej.tsv)" = 3 ] || fail "expected 3 rejects: $(cat rej.tsv)"
+for bad in cat/truncated.jpg dog/empty.png dog/text.jpg; do
+  grep -q "^$bad	" rej.tsv || fail "$bad not in the rejects file"
+  grep -q "skipped $bad: " err || fail "$bad not reported on stderr"
+done
+dcar-cat -H all.dcs | grep -q '"modality": "image"' || fail "modality"
+dcar-cat -H all.dcs | grep -q '"model": "clip-' || fail "model fingerprint missing from the header"
+[ "$(dcar-cat --ids-only all.dcs | head -1)" = "cat/0.png	cat" ] || fail "ids/labels: $(dcar-cat --ids-only all.dcs | head -1)"
+expect_status 1 dcar-embed -m tiny.safetensors --folder imgs --on-error fail -o fail.dcs
+[ ! -e fail.dcs ] || fail "a failed run left its output"
+
+# Same numbers as PyTorch: torchvision's transform + the same weights (cosine ≥ 0.999 per image).
+dcar-cat --ids-only all.dcs | cut -f1 | sed 's|^|imgs/|' > files.txt
+/usr/bin/python3 "$SRC/tests/cli/tiny_clip.py" embed tiny.safetensors ref.npy $(cat files.txt)
+dcar-cat --format npy -o ours.npy all.dcs
+/usr/bin/python3 -c "
+import numpy as np
+a, b = np.load('ours.npy'), np.load('ref.npy')
+cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+print('embed: min cosine vs PyTorch', cos.min())
+assert cos.min() >= 0.999, cos
+"
+
+# Image paths on stdin; decode threads do not change the output; shards partition the work.
+sed 's|^imgs/||' files.txt | dcar-embed -q -m tiny.safetensors --image-root imgs --decode-threads 3 -b 2 > list.dcs
+cmp <(dcar-cat all.dcs | cut -f1,3) <(dcar-cat list.dcs | cut -f1,3) || fail "list input or decode threads changed the embeddings"
+for i in 0 1 2; do dcar-embed -q -m tiny.safetensors --folder imgs --shard $i/3 -o shard$i.dcs 2>/dev/null || true; done
+[ "$(cat shard0.dcs shard1.dcs shard2.dcs | dcar-cat -c)" = 9 ] || fail "shards do not add up"
+cmp <(cat shard0.dcs shard1.dcs shard2.dcs | dcar-cat | sort) <(dcar-cat all.dcs | sort) || fail "shards differ from one run"
+
+# --resume: parts with done markers; a lost part is redone, finished ones are not.
+expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --resume --part-size 4 -o parts
+ls parts/*.done | wc -l | grep -qx 3 || fail "expected 3 done parts"
+rm parts/part-00000-000001.dcs parts/part-00000-000001.done
+expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --resume --part-size 4 -o parts --rejects rej2.tsv
+grep -q "8 already done" err || fail "resume did not skip finished parts: $(tail -1 err)"
+cmp <(cat parts/*.dcs | dcar-cat) <(dcar-cat all.dcs) || fail "resumed parts differ from one run"
+cmp <(sort rej.tsv) <(sort rej2.tsv) || fail "rejects of resumed parts lost"
+
+# Captions: one per line, or id<TAB>caption; text modality; the same caption gives the same vector.
+printf 'a photo of a cat\nc1\ta photo of a dog\n\na photo of a cat\n' | dcar-embed -q -m tiny.safetensors --text > caps.dcs
+dcar-cat -H caps.dcs | grep -q '"modality": "text"' || fail "caption modality"
+[ "$(dcar-cat --ids-only caps.dcs | cut -f1 | tr '\n' ' ')" = "0 c1 3 " ] || fail "caption ids: $(dcar-cat --ids-only caps.dcs)"
+[ "$(dcar-cat caps.dcs | sed -n 1p | cut -f3)" = "$(dcar-cat caps.dcs | sed -n 3p | cut -f3)" ] || fail "same caption, different vectors"
+[ "$(dcar-cat caps.dcs | sed -n 1p | cut -f3)" != "$(dcar-cat caps.dcs | sed -n 2p | cut -f3)" ] || fail "different captions, same vector"
+expect_status 2 dcar-embed -m tiny.safetensors --folder imgs --text
+expect_status 1 dcar-embed -m missing.safetensors --folder imgs -o x.dcs
+echo "embed: ok"

@@ -1,0 +1,92 @@
+// dcar-embed: images or captions → an embedding stream, through a CLIP model in LibTorch.
+#include "cli/run.hpp"
+#include "core/error.hpp"
+#include "embed/pipeline.hpp"
+#include "io/sink.hpp"
+#include "model/runtime.hpp"
+
+using namespace dcar;
+
+int main(int argc, char** argv) {
+    cli::ToolSpec spec{"dcar-embed", "dcar-embed -m MODEL [options] [INPUT]",
+                       "Embed images or captions with a CLIP model into an embedding stream (or .npy).\n"
+                       "INPUT (default -): image paths one per line; or a folder (--folder), a manifest (--manifest), or\n"
+                       "captions one per line, optionally 'id<TAB>caption' (--text)."};
+    spec.options.add_options()
+        ("model,m", cli::po::value<std::string>()->required(), "CLIP weights: OpenAI .pt, torch.save state dict, or safetensors (OpenAI/open_clip or HF names)")
+        ("folder", "INPUT is a folder: every image below it (by extension), sorted; label = its subfolder")
+        ("manifest", "INPUT is a manifest (FDRD JSON, JSON lines or TSV): embed its images (or captions with --text)")
+        ("text", "embed captions instead of images")
+        ("image-root", cli::po::value<std::string>()->default_value(""), "prefix for relative image paths")
+        ("layout", cli::po::value<std::string>()->default_value("auto"), "FDRD path rule: auto|caltech101|cars|dtd|ucf101|pets|aircraft|flowers|as-is")
+        ("format,F", cli::po::value<std::string>()->default_value("dcs"), "output: dcs (stream) | npy")
+        ("ids-out", cli::po::value<std::string>(), ".npy output: ids sidecar (default: OUTPUT without .npy + .ids)")
+        ("store", cli::po::value<std::string>()->default_value("f32"), "stored element type: f32|f16")
+        ("no-normalize", "keep raw features (default: L2-normalised rows)")
+        ("device", cli::po::value<std::string>()->default_value("auto"), "cpu | cuda[:N] | auto")
+        ("dtype", cli::po::value<std::string>()->default_value("fp32"), "compute type: fp32 | bf16 | fp16 (fp16 needs CUDA)")
+        ("batch,b", cli::po::value<int>()->default_value(32), "items per model call")
+        ("decode-threads", cli::po::value<int>()->default_value(1), "image decoding threads (they run ahead of the model)")
+        ("vision-heads", cli::po::value<int64_t>()->default_value(0), "attention heads of the image tower (0 = width/64)")
+        ("text-heads", cli::po::value<int64_t>()->default_value(0), "attention heads of the text tower (0 = width/64)")
+        ("no-truncate", "reject captions longer than the context instead of cutting them")
+        ("max-pixels", cli::po::value<uint64_t>()->default_value(2ull * 89478485ull), "refuse images with more pixels (decompression bombs)")
+        ("no-shrink-on-load", "decode JPEGs at full size (bit-exact with the PIL reference; slower)")
+        ("rejects", cli::po::value<std::string>(), "write skipped items here as TSV: id, source, reason")
+        ("on-error", cli::po::value<std::string>()->default_value("skip"), "a bad item: skip (report, exit 3 at the end) | fail (stop)")
+        ("shard", cli::po::value<std::string>(), "i/N: embed only items i, i+N, i+2N, ... (0-based)")
+        ("resume", "OUTPUT is a directory of parts, each marked done when complete; rerun to continue")
+        ("part-size", cli::po::value<uint64_t>()->default_value(10000), "items per part with --resume");
+    cli::add_output_options(spec.options);
+    spec.positional.add("input", 1);
+    return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
+        model::set_threads(c.threads);
+        embed::EmbedConfig config;
+        config.model = c.args["model"].as<std::string>();
+        const bool text = c.args.count("text") > 0;
+        if (c.args.count("folder") && c.args.count("manifest")) throw Error(ErrorCode::usage, "--folder and --manifest exclude each other");
+        if (c.args.count("folder")) {
+            if (text) throw Error(ErrorCode::usage, "--folder holds images; --text does not apply");
+            config.kind = embed::InputKind::folder;
+        } else if (c.args.count("manifest")) {
+            config.kind = text ? embed::InputKind::manifest_captions : embed::InputKind::manifest_images;
+        } else {
+            config.kind = text ? embed::InputKind::caption_lines : embed::InputKind::image_list;
+        }
+        config.input = c.inputs().front();
+        config.image_root = c.args["image-root"].as<std::string>();
+        config.layout = c.args["layout"].as<std::string>();
+        config.output = c.args["output"].as<std::string>();
+        config.write.format = stream::parse_format(c.args["format"].as<std::string>());
+        if (c.args.count("ids-out")) config.write.ids_path = c.args["ids-out"].as<std::string>();
+        config.store = stream::parse_element_type(c.args["store"].as<std::string>());
+        config.normalize = !c.args.count("no-normalize");
+        config.device = c.args["device"].as<std::string>();
+        config.dtype = c.args["dtype"].as<std::string>();
+        config.batch = c.args["batch"].as<int>();
+        config.decode_threads = c.args["decode-threads"].as<int>();
+        if (config.batch < 1 || config.decode_threads < 1) throw Error(ErrorCode::usage, "--batch and --decode-threads must be at least 1");
+        config.vision_heads = c.args["vision-heads"].as<int64_t>();
+        config.text_heads = c.args["text-heads"].as<int64_t>();
+        config.truncate = !c.args.count("no-truncate");
+        config.max_pixels = c.args["max-pixels"].as<uint64_t>();
+        config.shrink_on_load = !c.args.count("no-shrink-on-load");
+        if (c.args.count("rejects")) config.rejects = c.args["rejects"].as<std::string>();
+        const std::string on_error = c.args["on-error"].as<std::string>();
+        if (on_error != "skip" && on_error != "fail") throw Error(ErrorCode::usage, "--on-error is skip or fail");
+        config.on_error_fail = on_error == "fail";
+        if (c.args.count("shard")) embed::parse_shard(c.args["shard"].as<std::string>(), config.shard_index, config.shard_count);
+        config.resume = c.args.count("resume") > 0;
+        config.part_size = c.args["part-size"].as<uint64_t>();
+        if (config.resume && config.output == "-") throw Error(ErrorCode::usage, "--resume needs -o DIRECTORY");
+        if (!config.resume && config.output == "-" && !c.args.count("force") && io::open_sink("-")->is_terminal())
+            throw Error(ErrorCode::usage, "refusing to write binary output to a terminal (redirect it, use -o FILE, or --force)");
+        config.provenance = c.provenance;
+        const auto summary = embed::run(config, c.log);
+        c.log.info("embedded " + std::to_string(summary.embedded) + (text ? " captions" : " images") + " in " +
+                   std::to_string(int(summary.seconds + 0.5)) + " s" +
+                   (summary.resumed ? ", " + std::to_string(summary.resumed) + " already done" : "") +
+                   (summary.rejected ? ", skipped " + std::to_string(summary.rejected) : ""));
+        return summary.rejected ? cli::exit_partial : cli::exit_ok;
+    });
+}
