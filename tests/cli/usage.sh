@@ -15,7 +15,10 @@ check_tool() {  # check_tool NAME [SUBCOMMAND]
     grep -qF -- "$opt" "$SRC/completions/_dcar" || fail "$opt of $tool $sub missing from completions/_dcar"
   done
 }
-for tool in dcar-cat dcar-query dcar-score; do
+# dcar-embed exists only in builds with the model library (LibTorch).
+tools="dcar-cat dcar-query dcar-score"
+[ -e "$TOOLS/dcar-embed" ] && tools="$tools dcar-embed"
+for tool in $tools; do
   check_tool $tool
   expect_status 0 $tool --version
   grep -q "^$tool [0-9]" out || fail "$tool --version"
