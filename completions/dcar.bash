@@ -1,4 +1,4 @@
-# bash completion for the dcar tools: dcar-cat, dcar-index, dcar-query, dcar-score.
+# bash completion for the dcar tools: dcar-cat, dcar-embed, dcar-index, dcar-query, dcar-score.
 #
 # Install as .../bash-completion/completions/dcar with one symbolic link per tool name (the CMake install
 # does this), or source it from ~/.bashrc. The option lists are static, copied from each tool's
@@ -13,6 +13,7 @@ _dcar_index_merge_options='-o --output'
 _dcar_index_info_options='--json'
 _dcar_query_options='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output'
 _dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --json --per-class --plot --chunk-size -o --output'
+_dcar_embed_options='-m --model --folder --manifest --text --image-root --layout -F --format --ids-out --store --no-normalize --device --dtype -b --batch --decode-threads --vision-heads --text-heads --no-truncate --max-pixels --no-shrink-on-load --rejects --on-error --shard --resume --part-size -o --output --force'
 _dcar_index_commands='build add merge info help'
 
 # Options that take a value, per tool; everything else is a flag.
@@ -23,6 +24,10 @@ _dcar_index_merge_valued='-o --output -t --threads'
 _dcar_index_info_valued='-t --threads'
 _dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output -t --threads'
 _dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --plot --chunk-size -o --output -t --threads'
+_dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --vision-heads --text-heads --max-pixels --rejects --on-error --shard --part-size -o --output -t --threads'
+
+# Path rules of FDRD manifests (dcar-embed --layout).
+_dcar_layouts='auto caltech101 cars dtd ucf101 pets aircraft flowers as-is'
 
 # Some FAISS factory strings to start from; any other string is accepted too.
 _dcar_factories='Flat HNSW32 HNSW64 IVF1024,Flat IVF4096,Flat IVF16384,Flat IVF65536,Flat IVF4096,PQ64 OPQ64,IVF4096,PQ64 IVF4096,SQ8'
@@ -39,6 +44,16 @@ _dcar_files() {  # file names (directories included)
         compopt -o filenames 2>/dev/null
         local IFS=$'\n'
         COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}
+
+_dcar_dirs() {  # directory names
+    if declare -F _filedir >/dev/null 2>&1; then
+        _filedir -d
+    else
+        compopt -o filenames 2>/dev/null
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -d -- "$cur"))
     fi
 }
 
@@ -71,6 +86,7 @@ _dcar() {
 
     case $tool in
         dcar-cat) key=cat ;;
+        dcar-embed) key=embed ;;
         dcar-query) key=query ;;
         dcar-score) key=score ;;
         dcar-index)
@@ -99,6 +115,17 @@ _dcar() {
             dcar-cat::--level) _dcar_words 1 3 6 9 12 15 19 ;;
             dcar-query::-F | dcar-query::--format) _dcar_words tsv jsonl ;;
             dcar-index:build:-f | dcar-index:build:--factory) _dcar_words $_dcar_factories ;;
+            dcar-embed::-m | dcar-embed::--model) _dcar_files ;;  # before the name-only --model below
+            dcar-embed::-F | dcar-embed::--format) _dcar_words dcs npy ;;
+            dcar-embed::--store) _dcar_words f32 f16 ;;
+            dcar-embed::--device) _dcar_words cpu cuda auto ;;
+            dcar-embed::--dtype) _dcar_words fp32 bf16 fp16 ;;
+            dcar-embed::--on-error) _dcar_words skip fail ;;
+            dcar-embed::--layout) _dcar_words $_dcar_layouts ;;
+            dcar-embed::--image-root) _dcar_dirs ;;
+            dcar-embed::-b | dcar-embed::--batch | dcar-embed::--decode-threads | dcar-embed::--vision-heads | \
+                dcar-embed::--text-heads | dcar-embed::--max-pixels | dcar-embed::--shard | dcar-embed::--part-size)
+                COMPREPLY=() ;;  # a number, or i/N
             dcar-score::-k | dcar-score::--recall-at) _dcar_words 1,5,10 1,5,10,50 ;;
             *:-t | *:--threads | *:-k | *:--nprobe | *:--ef | *:--chunk | *:--chunk-size | *:--train-sample | *:--seed | \
                 *:--dataset | *:--model)
@@ -117,10 +144,15 @@ _dcar() {
         _dcar_words ${!options_var} $_dcar_common_options
         return 0
     fi
-    # Operands: embedding files, index files or shards. dcar-score takes none.
+    # Operands: embedding files, index files or shards. dcar-score takes none; dcar-embed takes an image list,
+    # a manifest or captions, or with --folder a directory.
     [[ $tool == dcar-score ]] && return 0
+    if [[ $tool == dcar-embed ]] && _dcar_has_word --folder "${words[@]:1:cword-1}"; then
+        _dcar_dirs
+        return 0
+    fi
     _dcar_files
     return 0
 }
 
-complete -F _dcar dcar-cat dcar-index dcar-query dcar-score
+complete -F _dcar dcar-cat dcar-embed dcar-index dcar-query dcar-score

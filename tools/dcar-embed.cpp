@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
         if (c.args.count("shard")) embed::parse_shard(c.args["shard"].as<std::string>(), config.shard_index, config.shard_count);
         config.resume = c.args.count("resume") > 0;
         config.part_size = c.args["part-size"].as<uint64_t>();
+        if (config.part_size == 0) throw Error(ErrorCode::usage, "--part-size must be at least 1");
         if (config.resume && config.output == "-") throw Error(ErrorCode::usage, "--resume needs -o DIRECTORY");
         if (!config.resume && config.output == "-" && !c.args.count("force") && io::open_sink("-")->is_terminal())
             throw Error(ErrorCode::usage, "refusing to write binary output to a terminal (redirect it, use -o FILE, or --force)");
@@ -87,6 +88,6 @@ int main(int argc, char** argv) {
                    std::to_string(int(summary.seconds + 0.5)) + " s" +
                    (summary.resumed ? ", " + std::to_string(summary.resumed) + " already done" : "") +
                    (summary.rejected ? ", skipped " + std::to_string(summary.rejected) : ""));
-        return summary.rejected ? cli::exit_partial : cli::exit_ok;
+        return summary.rejected || summary.skipped_records ? cli::exit_partial : cli::exit_ok;
     });
 }

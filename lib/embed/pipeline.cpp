@@ -50,7 +50,7 @@ std::string lower(std::string s) {
     return s;
 }
 
-std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log) {
+std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uint64_t& skipped_records) {
     std::vector<Item> items;
     switch (config.kind) {
         case InputKind::image_list: {
@@ -85,13 +85,24 @@ std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log) {
             options.image_root = config.image_root;
             options.layout = config.layout;
             const auto m = manifest::read_manifest(config.input, options, log);
+            skipped_records += m.skipped;
+            size_t without_image = 0;
             for (const auto& item : m.items) {
                 if (config.kind == InputKind::manifest_images) {
                     if (!item.image.empty()) items.push_back({item.id, item.image, item.class_name});
+                    else ++without_image;
                 } else {
                     for (size_t j = 0; j < item.captions.size(); ++j)
                         items.push_back({manifest::caption_id(item.id, j), item.captions[j], item.class_name});
                 }
+            }
+            if (without_image > 0) {
+                // FDRD files name no usable path (a placeholder, or the authors' absolute paths) unless a layout
+                // rebuilds it: silence here would look like an empty collection.
+                log.warn(std::to_string(without_image) + " of " + std::to_string(m.items.size()) + " records in " + config.input +
+                         " have no image path; give --layout (and --image-root) to rebuild FDRD paths");
+                skipped_records += without_image;
+                if (items.empty()) throw_error(ErrorCode::format, config.input, "no record has an image path");
             }
             break;
         }
@@ -103,8 +114,15 @@ std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log) {
                 const uint64_t row = number++;
                 if (text::trim(line).empty()) continue;
                 const size_t tab = line.find('\t');
-                if (tab == std::string::npos) items.push_back({std::to_string(row), line, ""});
-                else items.push_back({line.substr(0, tab), line.substr(tab + 1), ""});
+                Item item = tab == std::string::npos ? Item{std::to_string(row), line, ""}
+                                                     : Item{line.substr(0, tab), line.substr(tab + 1), ""};
+                const std::string bad = item.id.empty() ? "empty id" : text::check_id(item.id);
+                if (!bad.empty() || text::trim(item.source).empty()) {
+                    log.warn(config.input + ": line " + std::to_string(row + 1) + ": " + (bad.empty() ? "empty caption" : bad) + "; skipped");
+                    ++skipped_records;
+                    continue;
+                }
+                items.push_back(std::move(item));
             }
             break;
         }
@@ -304,7 +322,7 @@ private:
                 ++done_so_far;
                 continue;
             }
-            if (encoded.truncated) log_.warn("caption " + item->id + " was cut to " + std::to_string(context) + " tokens");
+            if (encoded.truncated) ++truncated_;
             ids.insert(ids.end(), encoded.ids.begin(), encoded.ids.end());
             eots.push_back(encoded.eot_index);
             batch_items.push_back(item);
@@ -314,8 +332,13 @@ private:
         return embedded;
     }
 
+public:
+    uint64_t truncated() const { return truncated_; }
+
+private:
     const EmbedConfig& config_;
     const Log& log_;
+    uint64_t truncated_ = 0;
     model::Clip clip_;
     std::unique_ptr<model::Tokenizer> tokenizer_;
     model::PreprocessConfig preprocess_;
@@ -354,8 +377,11 @@ void parse_shard(const std::string& text, uint32_t& index, uint32_t& count) {
     const size_t slash = text.find('/');
     try {
         if (slash == std::string::npos) throw std::invalid_argument("no slash");
-        const long i = std::stol(text.substr(0, slash));
-        const long n = std::stol(text.substr(slash + 1));
+        size_t used_i = 0, used_n = 0;
+        const std::string a = text.substr(0, slash), b = text.substr(slash + 1);
+        const long i = std::stol(a, &used_i);
+        const long n = std::stol(b, &used_n);
+        if (used_i != a.size() || used_n != b.size()) throw std::invalid_argument("trailing characters");
         if (i < 0 || n < 1 || i >= n) throw std::out_of_range("range");
         index = uint32_t(i);
         count = uint32_t(n);
@@ -367,7 +393,8 @@ void parse_shard(const std::string& text, uint32_t& index, uint32_t& count) {
 EmbedSummary run(const EmbedConfig& config, const Log& log) {
     const auto start = std::chrono::steady_clock::now();
     EmbedSummary summary;
-    const std::vector<Item> all = enumerate_items(config, log);
+    uint64_t skipped_records = 0;
+    const std::vector<Item> all = enumerate_items(config, log, skipped_records);
     std::vector<const Item*> mine;
     for (size_t i = 0; i < all.size(); ++i)
         if (i % config.shard_count == config.shard_index) mine.push_back(&all[i]);
@@ -409,7 +436,10 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
             rejects.insert(rejects.end(), part_rejects.begin(), part_rejects.end());
         }
     }
+    if (embedder.truncated() > 0)
+        log.info(std::to_string(embedder.truncated()) + " caption(s) were cut to the model's context (OpenAI's truncate=True)");
     summary.rejected = rejects.size();
+    summary.skipped_records = skipped_records;
     if (!config.rejects.empty()) write_rejects(config.rejects, rejects);
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;

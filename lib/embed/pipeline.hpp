@@ -51,6 +51,8 @@ struct EmbedSummary {
     uint64_t embedded = 0;
     uint64_t rejected = 0;
     uint64_t resumed = 0;              // items in parts already done
+    uint64_t skipped_records = 0;      // input records reported and skipped before embedding (bad manifest or
+                                       // caption lines, manifest records without an image)
     double seconds = 0;
 };
 

@@ -69,17 +69,16 @@ at::Tensor layer_norm(const LayerNorm& ln, const at::Tensor& x) {
 at::Tensor attention(const ResidualBlock& b, const at::Tensor& x, int64_t heads, const at::Tensor& mask) {
     const int64_t n = x.size(0), len = x.size(1), width = x.size(2), head_dim = width / heads;
     // One packed projection, then [N, L, 3, H, hd] → three [N·H, L, hd] (torch's _in_projection_packed).
-    const at::Tensor qkv = at::linear(x, b.in_proj_weight, b.in_proj_bias)
-                               .view({n, len, 3, heads, head_dim})
-                               .permute({2, 0, 3, 1, 4});
+    const at::Tensor qkv =
+        at::linear(x, b.in_proj_weight, b.in_proj_bias).view({n, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
     const at::Tensor q = qkv[0].reshape({n * heads, len, head_dim}) / std::sqrt(static_cast<double>(head_dim));
     const at::Tensor k = qkv[1].reshape({n * heads, len, head_dim});
     const at::Tensor v = qkv[2].reshape({n * heads, len, head_dim});
     at::Tensor scores = mask.defined() ? at::baddbmm(mask, q, k.transpose(1, 2)) : at::bmm(q, k.transpose(1, 2));
     scores = scores.scalar_type() == at::kFloat ? at::softmax(scores, -1)
                                                 : at::softmax(scores, -1, at::kFloat).to(scores.scalar_type());
-    const at::Tensor out = at::bmm(scores, v).view({n, heads, len, head_dim}).permute({0, 2, 1, 3}).reshape(
-        {n, len, width});
+    const at::Tensor out =
+        at::bmm(scores, v).view({n, heads, len, head_dim}).permute({0, 2, 1, 3}).reshape({n, len, width});
     return at::linear(out, b.out_proj_weight, b.out_proj_bias);
 }
 
@@ -87,11 +86,10 @@ at::Tensor attention(const ResidualBlock& b, const at::Tensor& x, int64_t heads,
 // state's dtype and device (a differentiable cast, so gradients still reach an fp32 prompt).
 at::Tensor batch_prompt(const at::Tensor& p, const at::Tensor& x, const char* side, size_t layer) {
     const int64_t n = x.size(0), width = x.size(2);
-    const std::string what = std::string(side) + " prompt for layer " + std::to_string(layer);
-    if (p.dim() == 2 && p.size(1) == width) return p.to(x.device(), x.scalar_type()).unsqueeze(0).expand(
-                                                {n, p.size(0), width});
+    if (p.dim() == 2 && p.size(1) == width)
+        return p.to(x.device(), x.scalar_type()).unsqueeze(0).expand({n, p.size(0), width});
     if (p.dim() == 3 && p.size(0) == n && p.size(2) == width) return p.to(x.device(), x.scalar_type());
-    mismatch(what + " has shape " + shape_text(p.sizes()) + ", expected [k, " + std::to_string(width) + "] or [" +
+    mismatch(std::string(side) + " prompt for layer " + std::to_string(layer) + " has shape " + shape_text(p.sizes()) + ", expected [k, " + std::to_string(width) + "] or [" +
              std::to_string(n) + ", k, " + std::to_string(width) + "]");
 }
 
@@ -130,9 +128,9 @@ std::string ClipConfig::describe() const {
 bool ClipConfig::operator==(const ClipConfig& o) const {
     return embed_dim == o.embed_dim && image_resolution == o.image_resolution && patch_size == o.patch_size &&
            vision_width == o.vision_width && vision_layers == o.vision_layers && vision_heads == o.vision_heads &&
-           vision_mlp_width == o.vision_mlp_width && context_length == o.context_length &&
-           vocab_size == o.vocab_size && text_width == o.text_width && text_layers == o.text_layers &&
-           text_heads == o.text_heads && text_mlp_width == o.text_mlp_width;
+           vision_mlp_width == o.vision_mlp_width && context_length == o.context_length && vocab_size == o.vocab_size &&
+           text_width == o.text_width && text_layers == o.text_layers && text_heads == o.text_heads &&
+           text_mlp_width == o.text_mlp_width;
 }
 
 std::vector<TensorSpec> clip_tensor_specs(const ClipConfig& c) {
@@ -219,6 +217,9 @@ TextTower text_tower_from(const TensorMap& t, const std::string& prefix, int64_t
 }
 
 at::Tensor residual_block_forward(const ResidualBlock& b, const at::Tensor& x, int64_t heads, const at::Tensor& mask) {
+    if (x.dim() != 3 || heads <= 0 || x.size(2) % heads != 0)
+        mismatch("a residual block takes [N, L, D] with D divisible by the heads; got " + shape_text(x.sizes()) +
+                 " and " + std::to_string(heads) + " heads");
     at::Tensor h = x + attention(b, layer_norm(b.ln_1, x), heads, mask);
     at::Tensor m = at::linear(layer_norm(b.ln_2, h), b.fc_weight, b.fc_bias);
     m = m * at::sigmoid(1.702 * m);  // QuickGELU
@@ -245,7 +246,7 @@ at::Tensor vision_forward(const VisionTower& v, const at::Tensor& pixels, const 
     const at::Tensor input = pixels.to(v.conv1_weight.device(), v.conv1_weight.scalar_type());
     const int64_t n = input.size(0);
     at::Tensor x = at::conv2d(input, v.conv1_weight, {}, {patch, patch});  // [N, W, g, g]
-    x = x.flatten(2).transpose(1, 2);                                        // [N, g², W]
+    x = x.flatten(2).transpose(1, 2);                                      // [N, g², W]
     const at::Tensor cls = v.class_embedding.to(x.scalar_type()).view({1, 1, width}).expand({n, 1, width});
     x = at::cat({cls, x}, 1) + v.positional_embedding.to(x.scalar_type());
     int64_t k = 0;
@@ -271,8 +272,7 @@ at::Tensor vision_forward(const VisionTower& v, const at::Tensor& pixels, const 
 at::Tensor text_forward(const TextTower& t, const at::Tensor& embeddings, const at::Tensor& eot,
                         const TextPrompts* prompts) {
     const int64_t width = t.positional_embedding.size(1), context = t.positional_embedding.size(0);
-    if (embeddings.dim() != 3 || embeddings.size(2) != width || embeddings.size(1) < 1 ||
-        embeddings.size(1) > context)
+    if (embeddings.dim() != 3 || embeddings.size(2) != width || embeddings.size(1) < 1 || embeddings.size(1) > context)
         mismatch("token embeddings have shape " + shape_text(embeddings.sizes()) + ", expected [N, L, " +
                  std::to_string(width) + "] with 1 <= L <= " + std::to_string(context));
     const int64_t n = embeddings.size(0), len = embeddings.size(1);
@@ -332,9 +332,9 @@ Clip Clip::to(at::Device device, at::ScalarType dtype) const {
         return LayerNorm{ln.weight.to(device, at::kFloat), ln.bias.to(device, at::kFloat)};
     };
     auto cast_block = [&](const ResidualBlock& b) {
-        return ResidualBlock{cast_ln(b.ln_1),      cast(b.in_proj_weight), cast(b.in_proj_bias),
-                             cast(b.out_proj_weight), cast(b.out_proj_bias), cast_ln(b.ln_2),
-                             cast(b.fc_weight),    cast(b.fc_bias),        cast(b.proj_weight),
+        return ResidualBlock{cast_ln(b.ln_1),         cast(b.in_proj_weight), cast(b.in_proj_bias),
+                             cast(b.out_proj_weight), cast(b.out_proj_bias),  cast_ln(b.ln_2),
+                             cast(b.fc_weight),       cast(b.fc_bias),        cast(b.proj_weight),
                              cast(b.proj_bias)};
     };
     Clip c;
@@ -398,7 +398,8 @@ at::Tensor find_eot(const at::Tensor& ids, int64_t eot_id) {
     const at::Tensor found = hits.any(1).to(at::kCPU);
     for (int64_t i = 0; i < found.size(0); ++i)
         if (!found.data_ptr<bool>()[i])
-            mismatch("row " + std::to_string(i) + " of the token ids has no EOT token (" + std::to_string(eot_id) + ")");
+            mismatch("row " + std::to_string(i) + " of the token ids has no EOT token (" + std::to_string(eot_id) +
+                     ")");
     // argmax over a 0/1 row returns the first maximum, i.e. the first EOT.
     return hits.to(at::kByte).argmax(1);
 }
@@ -411,7 +412,8 @@ at::Device parse_device(const std::string& text) {
         throw Error(ErrorCode::usage, "unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
     }
     if (device.is_cpu()) return device;
-    if (!device.is_cuda()) throw Error(ErrorCode::usage, "unsupported device '" + text + "' (expected cpu, cuda or cuda:N)");
+    if (!device.is_cuda())
+        throw Error(ErrorCode::usage, "unsupported device '" + text + "' (expected cpu, cuda or cuda:N)");
     if (!at::hasCUDA()) throw Error(ErrorCode::usage, "device '" + text + "': this LibTorch was built without CUDA");
     const int64_t count = static_cast<int64_t>(at::getNumGPUs());
     if (device.has_index() && device.index() >= count)

@@ -38,7 +38,8 @@ struct ClipConfig {
 
     int64_t grid() const { return patch_size ? image_resolution / patch_size : 0; }
     int64_t vision_tokens() const { return grid() * grid() + 1; }  // class token + patches
-    // One line for logs and provenance, e.g. "ViT-B/32 224px w768 L12 H12 | text w512 L12 H8 ctx77 vocab49408 | embed 512".
+    // One line for logs and provenance, e.g. for ViT-B/32 "vit patch32 224px width768 layers12 heads12 mlp3072;
+    // text ctx77 vocab49408 width512 layers12 heads8 mlp2048; embed512".
     std::string describe() const;
     bool operator==(const ClipConfig& o) const;
     bool operator!=(const ClipConfig& o) const { return !(*this == o); }
@@ -62,8 +63,8 @@ struct ResidualBlock {
     at::Tensor in_proj_weight, in_proj_bias;    // [3D, D], [3D]: q, k, v packed in that order
     at::Tensor out_proj_weight, out_proj_bias;  // [D, D], [D]
     LayerNorm ln_2;
-    at::Tensor fc_weight, fc_bias;              // mlp.c_fc   [M, D], [M]
-    at::Tensor proj_weight, proj_bias;          // mlp.c_proj [D, M], [D]
+    at::Tensor fc_weight, fc_bias;      // mlp.c_fc   [M, D], [M]
+    at::Tensor proj_weight, proj_bias;  // mlp.c_proj [D, M], [D]
 };
 
 struct VisionTower {
@@ -73,7 +74,7 @@ struct VisionTower {
     LayerNorm ln_pre;
     std::vector<ResidualBlock> blocks;
     LayerNorm ln_post;
-    at::Tensor proj;                  // [W, E]
+    at::Tensor proj;  // [W, E]
     int64_t heads = 0;
     int64_t patch_size = 0;
 };
@@ -83,7 +84,7 @@ struct TextTower {
     at::Tensor positional_embedding;  // [C, W]
     std::vector<ResidualBlock> blocks;
     LayerNorm ln_final;
-    at::Tensor text_projection;       // [W, E]
+    at::Tensor text_projection;  // [W, E]
     int64_t heads = 0;
 };
 
@@ -110,8 +111,8 @@ struct Clip {
     ClipConfig config;
     VisionTower visual;
     TextTower text;
-    at::Tensor logit_scale;  // scalar, fp32; logits use exp(logit_scale)
-    std::string fingerprint; // "clip-<16 hex>" when loaded by load_clip, else empty
+    at::Tensor logit_scale;   // scalar, fp32; logits use exp(logit_scale)
+    std::string fingerprint;  // "clip-<16 hex>" when loaded by load_clip, else empty
 
     // The weights as tensors, detached (requires_grad false), in the dtype and device they came in.
     // Throws dcar::Error(model) naming a missing tensor.

@@ -31,7 +31,7 @@ struct DtypeInfo {
     uint64_t size;
 };
 constexpr DtypeInfo dtypes[] = {
-    {"F64", at::kDouble, 8}, {"F32", at::kFloat, 4}, {"F16", at::kHalf, 2}, {"BF16", at::kBFloat16, 2},
+    {"F64", at::kDouble, 8}, {"F32", at::kFloat, 4}, {"F16", at::kHalf, 2},  {"BF16", at::kBFloat16, 2},
     {"I64", at::kLong, 8},   {"I32", at::kInt, 4},   {"I16", at::kShort, 2}, {"I8", at::kChar, 1},
     {"U8", at::kByte, 1},    {"BOOL", at::kBool, 1},
 };
@@ -172,8 +172,8 @@ Entry parse_entry(const std::string& place, const std::string& name, const nlohm
 TensorMap parse(const ByteSource& src, const std::string& place, SafetensorsMetadata* metadata) {
     const uint64_t size = src.size();
     if (size < 8)
-        fail(place, "truncated safetensors file: " + std::to_string(size) +
-                        " bytes, too short for the 8-byte header length");
+        fail(place,
+             "truncated safetensors file: " + std::to_string(size) + " bytes, too short for the 8-byte header length");
     unsigned char len_bytes[8];
     src.read(0, len_bytes, 8);
     uint64_t header_len = 0;
@@ -181,8 +181,8 @@ TensorMap parse(const ByteSource& src, const std::string& place, SafetensorsMeta
     if (header_len > max_header_bytes)
         fail(place, "safetensors header length " + std::to_string(header_len) + " is implausibly large");
     if (header_len > size - 8)
-        fail(place, "truncated safetensors file: the header claims " + std::to_string(header_len) +
-                        " bytes but only " + std::to_string(size - 8) + " follow the length field");
+        fail(place, "truncated safetensors file: the header claims " + std::to_string(header_len) + " bytes but only " +
+                        std::to_string(size - 8) + " follow the length field");
     std::string header(header_len, '\0');
     src.read(8, header.data(), header_len);
     const uint64_t data_start = 8 + header_len;
@@ -273,7 +273,8 @@ void write_safetensors(io::Sink& sink, const TensorMap& tensors, const Safetenso
     std::string text = header.dump();
     text.append((8 - text.size() % 8) % 8, ' ');
     char len_bytes[8];
-    for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xff);
+    for (int i = 0; i < 8; ++i)
+        len_bytes[i] = static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xff);
     sink.write(len_bytes, 8);
     sink.write(text);
     for (const auto& t : data)

@@ -166,9 +166,9 @@ bool is_transposed_in_hf(const std::string& openai) {
 // ---- normalisation --------------------------------------------------------------------------------------
 
 struct Item {
-    at::Tensor tensor;              // in OpenAI orientation when it could be transposed
-    std::string source;             // the name in the file
-    std::vector<int64_t> stored;    // the shape in the file
+    at::Tensor tensor;            // in OpenAI orientation when it could be transposed
+    std::string source;           // the name in the file
+    std::vector<int64_t> stored;  // the shape in the file
     bool transposed = false;
 };
 struct QkvGroup {
@@ -176,8 +176,8 @@ struct QkvGroup {
     std::array<std::string, 3> sources;
 };
 struct Normalised {
-    std::map<std::string, Item> items;     // by OpenAI name (names the map does not know stay as they are)
-    std::map<std::string, QkvGroup> qkv;   // HF only: in_proj names → their three pieces
+    std::map<std::string, Item> items;    // by OpenAI name (names the map does not know stay as they are)
+    std::map<std::string, QkvGroup> qkv;  // HF only: in_proj names → their three pieces
     KeyLayout layout = KeyLayout::openai;
     std::vector<std::string> ignored;
 };
@@ -247,7 +247,8 @@ int64_t count_layers(const Normalised& n, const std::string& prefix) {
     int64_t layers = 0;
     std::string index, rest;
     auto see = [&](const std::string& name) {
-        if (split_block(name, prefix, &index, &rest) && index.size() < 7) layers = std::max<int64_t>(layers, std::stoll(index) + 1);
+        if (split_block(name, prefix, &index, &rest) && index.size() < 7)
+            layers = std::max<int64_t>(layers, std::stoll(index) + 1);
     };
     for (const auto& [name, item] : n.items) see(name);
     for (const auto& [name, group] : n.qkv) see(name);
@@ -265,13 +266,15 @@ int64_t heads_for(int64_t width, int64_t requested, const char* tower, const std
     if (width <= 0 || width % 64 != 0)
         throw_error(ErrorCode::model, place,
                     std::string("cannot infer the number of ") + tower + " attention heads: width " +
-                        std::to_string(width) + " is not a multiple of 64 (OpenAI's width / 64 rule); give it explicitly");
+                        std::to_string(width) +
+                        " is not a multiple of 64 (OpenAI's width / 64 rule); give it explicitly");
     return width / 64;
 }
 
 ClipConfig infer_config(const Normalised& n, const LoadOptions& options, const std::string& place) {
     ClipConfig c;
-    const Item& conv1 = require(n, place, "visual.conv1.weight", 4, "[width, 3, patch, patch]", "[width, 3, patch, patch]");
+    const Item& conv1 =
+        require(n, place, "visual.conv1.weight", 4, "[width, 3, patch, patch]", "[width, 3, patch, patch]");
     const auto& cs = conv1.tensor.sizes();
     if (cs[1] != 3 || cs[2] != cs[3])
         throw_error(ErrorCode::model, place,
@@ -280,7 +283,8 @@ ClipConfig infer_config(const Normalised& n, const LoadOptions& options, const s
     c.patch_size = cs[3];
     const Item& vpos = require(n, place, "visual.positional_embedding", 2, "[tokens, width]", "[tokens, width]");
     const int64_t tokens = vpos.tensor.size(0);
-    const auto grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(std::max<int64_t>(tokens - 1, 0)))));
+    const auto grid =
+        static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(std::max<int64_t>(tokens - 1, 0)))));
     if (tokens < 2 || grid * grid != tokens - 1)
         throw_error(ErrorCode::model, place,
                     "tensor " + vpos.source + " has " + std::to_string(tokens) +
@@ -289,7 +293,8 @@ ClipConfig infer_config(const Normalised& n, const LoadOptions& options, const s
     c.vision_layers = count_layers(n, "visual.transformer.resblocks.");
     c.embed_dim = require(n, place, "text_projection", 2, "[width, embed]", "[embed, width]").tensor.size(1);
     c.vocab_size = require(n, place, "token_embedding.weight", 2, "[vocab, width]", "[vocab, width]").tensor.size(0);
-    c.context_length = require(n, place, "positional_embedding", 2, "[context, width]", "[context, width]").tensor.size(0);
+    c.context_length =
+        require(n, place, "positional_embedding", 2, "[context, width]", "[context, width]").tensor.size(0);
     c.text_width = require(n, place, "ln_final.weight", 1, "[width]", "[width]").tensor.size(0);
     c.text_layers = count_layers(n, "transformer.resblocks.");
     // MLP widths from the first block (4 × width in every OpenAI model); a missing block is reported later.
@@ -347,8 +352,8 @@ void check(const Normalised& n, const ClipConfig& config, const std::string& pla
     if (problems.empty()) return;
     std::string message = problems.front();
     if (problems.size() > 1)
-        message += " (and " + std::to_string(problems.size() - 1) + " more problem" +
-                   (problems.size() > 2 ? "s" : "") + ")";
+        message +=
+            " (and " + std::to_string(problems.size() - 1) + " more problem" + (problems.size() > 2 ? "s" : "") + ")";
     throw_error(ErrorCode::model, place, message);
 }
 
@@ -379,10 +384,10 @@ struct PyObj {
     Kind kind = Kind::none;
     int64_t i = 0;
     double f = 0;
-    std::string s;                                  // string, bytes, global "module.name"
-    std::vector<PyRef> items;                       // tuple, list
-    std::vector<std::pair<PyRef, PyRef>> entries;   // dict, in insertion order
-    at::Tensor tensor;                              // storage (1-D, its dtype) or tensor
+    std::string s;                                 // string, bytes, global "module.name"
+    std::vector<PyRef> items;                      // tuple, list
+    std::vector<std::pair<PyRef, PyRef>> entries;  // dict, in insertion order
+    at::Tensor tensor;                             // storage (1-D, its dtype) or tensor
 };
 
 const char* kind_name(PyObj::Kind k) {
@@ -419,13 +424,13 @@ public:
             const size_t at = pos_;
             const uint8_t op = u8();
             switch (op) {
-                case 0x80: u8(); break;            // PROTO
-                case 0x95: take(8); break;         // FRAME (protocol 4): only a read-ahead hint
+                case 0x80: u8(); break;     // PROTO
+                case 0x95: take(8); break;  // FRAME (protocol 4): only a read-ahead hint
                 case '(': marks_.push_back(stack_.size()); break;
-                case '.': return pop();            // STOP
-                case '0': pop(); break;            // POP
+                case '.': return pop();  // STOP
+                case '0': pop(); break;  // POP
                 case '1': stack_.resize(pop_mark()); break;
-                case '2': push(top()); break;      // DUP
+                case '2': push(top()); break;  // DUP
                 case 'N': push(make(PyObj::Kind::none)); break;
                 case 0x88: push_bool(true); break;
                 case 0x89: push_bool(false); break;
@@ -449,7 +454,9 @@ public:
                 case 'B': push_text(PyObj::Kind::bytes, le(4)); break;
                 case 'C': push_text(PyObj::Kind::bytes, u8()); break;
                 case ')': push(make(PyObj::Kind::tuple)); break;
-                case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
+                case 0x85:
+                case 0x86:
+                case 0x87: {  // TUPLE1..3
                     auto t = make(PyObj::Kind::tuple);
                     const size_t n = op - 0x84u;
                     if (stack_.size() < n) fail("pickle stack underflow at byte " + std::to_string(at));
@@ -458,7 +465,8 @@ public:
                     push(t);
                     break;
                 }
-                case 't': case 'l': {  // TUPLE, LIST from the mark
+                case 't':
+                case 'l': {  // TUPLE, LIST from the mark
                     auto t = make(op == 't' ? PyObj::Kind::tuple : PyObj::Kind::list);
                     const size_t m = pop_mark();
                     t->items.assign(stack_.begin() + static_cast<std::ptrdiff_t>(m), stack_.end());
@@ -486,7 +494,8 @@ public:
                     container(PyObj::Kind::dict, top())->entries.emplace_back(k, v);
                     break;
                 }
-                case 'u': case 'd': {  // SETITEMS onto the dict below the mark; DICT makes a new one
+                case 'u':
+                case 'd': {  // SETITEMS onto the dict below the mark; DICT makes a new one
                     const size_t m = pop_mark();
                     if ((stack_.size() - m) % 2) fail("pickle dict items are not key/value pairs");
                     PyRef d = op == 'd' ? make(PyObj::Kind::dict) : nullptr;
@@ -521,14 +530,16 @@ public:
                     break;
                 }
                 case 'Q': push(storage(pop())); break;  // BINPERSID
-                case 'R': case 0x81: {                  // REDUCE, NEWOBJ
+                case 'R':
+                case 0x81: {  // REDUCE, NEWOBJ
                     PyRef args = pop(), callable = pop();
                     push(reduce(callable, args));
                     break;
                 }
                 case 'b': {  // BUILD: a state dict's _metadata and the like; attributes are of no use here
                     pop();
-                    if (top()->kind != PyObj::Kind::dict) fail("pickle BUILD on a " + std::string(kind_name(top()->kind)));
+                    if (top()->kind != PyObj::Kind::dict)
+                        fail("pickle BUILD on a " + std::string(kind_name(top()->kind)));
                     break;
                 }
                 default: {
@@ -613,7 +624,8 @@ private:
         return it->second;
     }
     const PyRef& container(PyObj::Kind kind, const PyRef& v) const {
-        if (v->kind != kind) fail(std::string("pickle expected a ") + kind_name(kind) + ", found a " + kind_name(v->kind));
+        if (v->kind != kind)
+            fail(std::string("pickle expected a ") + kind_name(kind) + ", found a " + kind_name(v->kind));
         return v;
     }
 
@@ -626,10 +638,11 @@ private:
         const std::string& type = pid->items[1]->s;
         const std::string& key = pid->items[2]->s;
         static const std::pair<const char*, at::ScalarType> types[] = {
-            {"torch.FloatStorage", at::kFloat}, {"torch.HalfStorage", at::kHalf},   {"torch.BFloat16Storage", at::kBFloat16},
-            {"torch.DoubleStorage", at::kDouble}, {"torch.LongStorage", at::kLong}, {"torch.IntStorage", at::kInt},
-            {"torch.ShortStorage", at::kShort}, {"torch.CharStorage", at::kChar},   {"torch.ByteStorage", at::kByte},
-            {"torch.BoolStorage", at::kBool},
+            {"torch.FloatStorage", at::kFloat},       {"torch.HalfStorage", at::kHalf},
+            {"torch.BFloat16Storage", at::kBFloat16}, {"torch.DoubleStorage", at::kDouble},
+            {"torch.LongStorage", at::kLong},         {"torch.IntStorage", at::kInt},
+            {"torch.ShortStorage", at::kShort},       {"torch.CharStorage", at::kChar},
+            {"torch.ByteStorage", at::kByte},         {"torch.BoolStorage", at::kBool},
         };
         const at::ScalarType* dtype = nullptr;
         for (const auto& [name, t] : types)
@@ -649,7 +662,8 @@ private:
             fail("storage record data/" + key + ": " + first_line(e));
         }
         const size_t item = c10::elementSize(*dtype);
-        if (bytes % item) fail("storage data/" + key + " holds " + std::to_string(bytes) + " bytes, not whole " + type + " elements");
+        if (bytes % item)
+            fail("storage data/" + key + " holds " + std::to_string(bytes) + " bytes, not whole " + type + " elements");
         c10::Storage st(c10::Storage::use_byte_size_t(), bytes, std::move(data), nullptr, false);
         out->tensor = at::empty({0}, at::TensorOptions().dtype(*dtype)).set_(st);
         storages_[key] = out->tensor;
@@ -685,8 +699,8 @@ private:
             const at::Tensor& st = a[0]->tensor;
             auto t = make(PyObj::Kind::tensor);
             try {
-                t->tensor = at::empty({0}, st.options()).set_(st.storage(), a[1]->i, ints(a[2], "tensor size"),
-                                                              ints(a[3], "tensor stride"));
+                t->tensor = at::empty({0}, st.options())
+                                .set_(st.storage(), a[1]->i, ints(a[2], "tensor size"), ints(a[3], "tensor stride"));
             } catch (const c10::Error& e) {
                 fail("a tensor does not fit its storage: " + first_line(e));
             }
@@ -717,7 +731,8 @@ void collect_state_dict(const PyRef& value, const std::string& path, TensorMap& 
         if (k->kind == PyObj::Kind::string && k->s == "state_dict" && v->kind == PyObj::Kind::dict)
             return collect_state_dict(v, path, out);
     for (const auto& [k, v] : value->entries) {
-        if (k->kind != PyObj::Kind::string) throw_error(ErrorCode::format, path, "torch.save state dict has a non-string key");
+        if (k->kind != PyObj::Kind::string)
+            throw_error(ErrorCode::format, path, "torch.save state dict has a non-string key");
         if (v->kind != PyObj::Kind::tensor)
             throw_error(ErrorCode::format, path,
                         "torch.save entry '" + k->s + "' is a " + kind_name(v->kind) +
@@ -772,9 +787,10 @@ WeightFormat sniff(const std::string& path, std::unique_ptr<caffe2::serialize::P
         throw_error(ErrorCode::format, path, "zip archive is neither a TorchScript archive nor a torch.save file");
     }
     if (got == 9 && head[8] == '{') return WeightFormat::safetensors;  // u64 header length, then JSON
-    if (got >= 2 && head[0] == 0x80 && head[1] <= 5)                  // a bare pickle stream
-        throw_error(ErrorCode::format, path,
-                    "legacy (pre-1.6, non-zip) torch.save file; re-save it with a current torch.save or as safetensors");
+    if (got >= 2 && head[0] == 0x80 && head[1] <= 5)                   // a bare pickle stream
+        throw_error(
+            ErrorCode::format, path,
+            "legacy (pre-1.6, non-zip) torch.save file; re-save it with a current torch.save or as safetensors");
     throw_error(ErrorCode::format, path, "not a TorchScript archive, torch.save zip or safetensors file");
 }
 

@@ -26,9 +26,9 @@ struct LoadOptions {
 };
 
 struct LoadedWeights {
-    TensorMap tensors;                 // OpenAI names, fp32, CPU, exactly the clip_tensor_specs(config) set
+    TensorMap tensors;  // OpenAI names, fp32, CPU, exactly the clip_tensor_specs(config) set
     ClipConfig config;
-    std::string fingerprint;           // "clip-<16 hex digits>"
+    std::string fingerprint;  // "clip-<16 hex digits>"
     WeightFormat format = WeightFormat::safetensors;
     KeyLayout layout = KeyLayout::openai;
     std::vector<std::string> ignored;  // names dropped as harmless (see ignored_tensor_names), as in the file

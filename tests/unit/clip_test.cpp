@@ -38,8 +38,10 @@ void flatten(const json& j, size_t depth, std::vector<int64_t>& shape, std::vect
         values.push_back(j.get<float>());
         return;
     }
-    if (depth == shape.size()) shape.push_back(static_cast<int64_t>(j.size()));
-    else if (shape[depth] != static_cast<int64_t>(j.size())) throw std::runtime_error("ragged nested list");
+    if (depth == shape.size())
+        shape.push_back(static_cast<int64_t>(j.size()));
+    else if (shape[depth] != static_cast<int64_t>(j.size()))
+        throw std::runtime_error("ragged nested list");
     for (const auto& e : j) flatten(e, depth + 1, shape, values);
 }
 
@@ -212,14 +214,23 @@ TEST(ClipText, FindEotTakesTheFirst) {
 
 TEST(ClipText, BadInputsAreMismatches) {
     const Tiny& t = tiny();
-    expect_error([&] { encode_text_ids(t.model, t.ids, at::tensor({4, 9, 16}, at::kLong)); }, ErrorCode::mismatch,
-                 "EOT index 16 of row 2 is outside the sequence of 16");
+    expect_error(
+        [&] {
+            encode_text_ids(t.model, t.ids, at::tensor({4, 9, 16}, at::kLong));
+        },
+        ErrorCode::mismatch, "EOT index 16 of row 2 is outside the sequence of 16");
     expect_error([&] { encode_text_ids(t.model, t.ids, t.eot.narrow(0, 0, 2)); }, ErrorCode::mismatch,
                  "EOT indices must be an integer tensor of shape [3], got Long [2]");
-    expect_error([&] { embed_tokens(t.model, at::zeros({1, 17}, at::kLong)); }, ErrorCode::mismatch,
-                 "token ids have shape [1, 17] (Long), expected integers [N, L] with 1 <= L <= 16");
-    expect_error([&] { embed_tokens(t.model, at::full({1, 3}, 100, at::kLong)); }, ErrorCode::mismatch,
-                 "token ids must lie in [0, 100)");
+    expect_error(
+        [&] {
+            embed_tokens(t.model, at::zeros({1, 17}, at::kLong));
+        },
+        ErrorCode::mismatch, "token ids have shape [1, 17] (Long), expected integers [N, L] with 1 <= L <= 16");
+    expect_error(
+        [&] {
+            embed_tokens(t.model, at::full({1, 3}, 100, at::kLong));
+        },
+        ErrorCode::mismatch, "token ids must lie in [0, 100)");
 }
 
 // ---- image tower ---------------------------------------------------------------------------------------------
@@ -229,8 +240,11 @@ TEST(ClipImage, ShapeAndBatchIndependence) {
     const at::Tensor both = encode_image(t.model, t.pixels);
     EXPECT_EQ(both.sizes().vec(), (std::vector<int64_t>{2, 32}));
     EXPECT_LT(max_abs_diff(encode_image(t.model, t.pixels.narrow(0, 1, 1))[0], both[1]), 1e-5);
-    expect_error([&] { encode_image(t.model, at::zeros({1, 3, 224, 224})); }, ErrorCode::mismatch,
-                 "image batch has shape [1, 3, 224, 224], the model expects [N, 3, 32, 32]");
+    expect_error(
+        [&] {
+            encode_image(t.model, at::zeros({1, 3, 224, 224}));
+        },
+        ErrorCode::mismatch, "image batch has shape [1, 3, 224, 224], the model expects [N, 3, 32, 32]");
 }
 
 // ---- prompt hooks --------------------------------------------------------------------------------------------
@@ -315,10 +329,10 @@ TEST(ClipPrompts, GradientsReachPromptsAndNoClipWeight) {
         ASSERT_TRUE(leaves[i].grad().defined()) << "prompt " << i;
         EXPECT_GT(leaves[i].grad().abs().sum().item<double>(), 0) << "prompt " << i;
     }
-    std::vector<at::Tensor> weights = {t.model.visual.conv1_weight, t.model.visual.class_embedding,
+    std::vector<at::Tensor> weights = {t.model.visual.conv1_weight,         t.model.visual.class_embedding,
                                        t.model.visual.positional_embedding, t.model.visual.proj,
-                                       t.model.text.token_embedding, t.model.text.positional_embedding,
-                                       t.model.text.text_projection, t.model.logit_scale};
+                                       t.model.text.token_embedding,        t.model.text.positional_embedding,
+                                       t.model.text.text_projection,        t.model.logit_scale};
     for (const auto* blocks : {&t.model.visual.blocks, &t.model.text.blocks})
         for (const auto& b : *blocks)
             for (const auto& w : {b.ln_1.weight, b.in_proj_weight, b.in_proj_bias, b.out_proj_weight, b.fc_weight,
@@ -366,7 +380,8 @@ TEST(ClipDtype, ToSameDtypeSharesWeights) {
     const Tiny& t = tiny();
     const Clip same = t.model.to(at::kCPU, at::kFloat);
     EXPECT_TRUE(same.visual.proj.is_same(t.model.visual.proj));
-    expect_error([&] { t.model.to(at::kCPU, at::kLong); }, ErrorCode::usage, "CLIP runs in fp32, fp16 or bf16, not Long");
+    expect_error([&] { t.model.to(at::kCPU, at::kLong); }, ErrorCode::usage,
+                 "CLIP runs in fp32, fp16 or bf16, not Long");
 }
 
 }  // namespace

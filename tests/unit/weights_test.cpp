@@ -62,8 +62,8 @@ const std::string& reference_dir() {
     static const std::string dir = []() -> std::string {
         if (std::system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") != 0) return "";
         const std::string script = std::string(DCAR_SOURCE_DIR) + "/tests/unit/clip_reference.py";
-        const std::string final_dir = ::testing::TempDir() + "dcar-clip-ref-" +
-                                      std::to_string(std::hash<std::string>()(read_file(script)));
+        const std::string final_dir =
+            ::testing::TempDir() + "dcar-clip-ref-" + std::to_string(std::hash<std::string>()(read_file(script)));
         if (fs::exists(final_dir + "/done")) return final_dir + "/";
         std::string work = final_dir + ".XXXXXX";
         if (!mkdtemp(work.data())) return "";
@@ -78,11 +78,11 @@ const std::string& reference_dir() {
     return dir;
 }
 
-#define REQUIRE_REFERENCE()                                                                   \
+#define REQUIRE_REFERENCE() \
     if (reference_dir().empty()) GTEST_SKIP() << "/usr/bin/python3 with torch is not available"
 
-const char* const formats[] = {"tiny.jit.pt",         "tiny.state_dict.pt",  "tiny.wrapped.pt",
-                               "tiny.safetensors",    "tiny.f16.safetensors", "tiny.hf.safetensors"};
+const char* const formats[] = {"tiny.jit.pt",      "tiny.state_dict.pt",   "tiny.wrapped.pt",
+                               "tiny.safetensors", "tiny.f16.safetensors", "tiny.hf.safetensors"};
 
 void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& message) {
     try {
@@ -181,8 +181,9 @@ TEST(WeightsPython, TorchSaveViewsAndRefusals) {
     const std::string list = reference_dir() + "list.pt", object = reference_dir() + "object.pt";
     expect_error([&] { read_tensor_file(list); }, ErrorCode::format,
                  list + ": torch.save file holds a list, not a state dict");
-    expect_error([&] { read_tensor_file(object); }, ErrorCode::format,
-                 object + ": torch.save file: cannot load a fractions.Fraction object (dcar reads state dicts of tensors)");
+    expect_error(
+        [&] { read_tensor_file(object); }, ErrorCode::format,
+        object + ": torch.save file: cannot load a fractions.Fraction object (dcar reads state dicts of tensors)");
 }
 
 TEST(WeightsPython, HfErrorsUseHfNames) {
@@ -232,15 +233,17 @@ TEST(WeightsErrors, UnexpectedTensorAndProblemCount) {
         t.erase("visual.transformer.resblocks.0.ln_2.weight");
     });
     expect_error([&] { load_weights(path); }, ErrorCode::model,
-                 path + ": missing tensor visual.transformer.resblocks.0.ln_2.weight (expected shape [192]) "
-                        "(and 2 more problems)");
+                 path +
+                     ": missing tensor visual.transformer.resblocks.0.ln_2.weight (expected shape [192]) "
+                     "(and 2 more problems)");
     const std::string one = write_tiny("extra1.safetensors", [](TensorMap& t) { t["visual.extra"] = at::zeros({3}); });
     expect_error([&] { load_weights(one); }, ErrorCode::model, one + ": unexpected tensor visual.extra with shape [3]");
 }
 
 TEST(WeightsErrors, CoreTensorMissingBeforeConfig) {
     const std::string path = write_tiny("noproj.safetensors", [](TensorMap& t) { t.erase("text_projection"); });
-    expect_error([&] { load_weights(path); }, ErrorCode::model, path + ": missing tensor text_projection (needed to infer the model's sizes)");
+    expect_error([&] { load_weights(path); }, ErrorCode::model,
+                 path + ": missing tensor text_projection (needed to infer the model's sizes)");
 }
 
 TEST(WeightsErrors, HeadsNeedWidthMultipleOf64OrAnOverride) {
@@ -270,8 +273,9 @@ TEST(WeightsErrors, NotAWeightsFile) {
                  path + ": not a TorchScript archive, torch.save zip or safetensors file");
     write_file(path, std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8", 12));
     expect_error([&] { load_weights(path); }, ErrorCode::format,
-                 path + ": legacy (pre-1.6, non-zip) torch.save file; re-save it with a current torch.save or as "
-                        "safetensors");
+                 path +
+                     ": legacy (pre-1.6, non-zip) torch.save file; re-save it with a current torch.save or as "
+                     "safetensors");
     expect_error([&] { load_weights(temp_dir() + "absent.pt"); }, ErrorCode::io,
                  temp_dir() + "absent.pt: cannot open: No such file or directory");
 }
@@ -417,12 +421,14 @@ TEST(WeightsSafetensors, TruncatedFiles) {
                      " bytes but only 42 follow the length field");
     write_file(path, full.substr(0, full.size() - 3));
     expect_error([&] { read_safetensors(path); }, ErrorCode::format,
-                 path + ": safetensors tensor 'b': bytes [8, 16) lie outside the data section (13 bytes; truncated "
-                        "file?)");
+                 path +
+                     ": safetensors tensor 'b': bytes [8, 16) lie outside the data section (13 bytes; truncated "
+                     "file?)");
     // load_weights sniffs the format first and reports the same.
     expect_error([&] { load_weights(path); }, ErrorCode::format,
-                 path + ": safetensors tensor 'b': bytes [8, 16) lie outside the data section (13 bytes; truncated "
-                        "file?)");
+                 path +
+                     ": safetensors tensor 'b': bytes [8, 16) lie outside the data section (13 bytes; truncated "
+                     "file?)");
 }
 
 TEST(WeightsSafetensors, CorruptHeaders) {
@@ -435,12 +441,17 @@ TEST(WeightsSafetensors, CorruptHeaders) {
         }
         return std::string("no error");
     };
-    EXPECT_EQ(error_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1],"data_offsets":[4,12]}})", 12),
-              "f: safetensors tensors 'a' and 'b' overlap (bytes [0, 8) and [4, 12))");
+    EXPECT_EQ(
+        error_of(
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1],"data_offsets":[4,12]}})",
+            12),
+        "f: safetensors tensors 'a' and 'b' overlap (bytes [0, 8) and [4, 12))");
     EXPECT_EQ(error_of(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})"),
               "f: safetensors data section bytes [8, 16) belong to no tensor");
-    EXPECT_EQ(error_of(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}})"),
-              "f: safetensors tensor 'a': holds 8 bytes but F32 [3] needs 12");
+    EXPECT_EQ(
+        error_of(
+            R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}})"),
+        "f: safetensors tensor 'a': holds 8 bytes but F32 [3] needs 12");
     EXPECT_EQ(error_of(R"({"a":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})"),
               "f: safetensors tensor 'a': unsupported dtype 'F8_E4M3'");
     EXPECT_EQ(error_of(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})"),
