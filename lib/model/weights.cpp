@@ -723,13 +723,16 @@ private:
     std::map<std::string, at::Tensor> storages_;
 };
 
-void collect_state_dict(const PyRef& value, const std::string& path, TensorMap& out) {
+// depth bounds the "state_dict" unwrapping: a pickle can make a dict that contains itself.
+void collect_state_dict(const PyRef& value, const std::string& path, TensorMap& out, int depth = 0) {
     if (value->kind != PyObj::Kind::dict)
         throw_error(ErrorCode::format, path,
                     std::string("torch.save file holds a ") + kind_name(value->kind) + ", not a state dict");
     for (const auto& [k, v] : value->entries)
-        if (k->kind == PyObj::Kind::string && k->s == "state_dict" && v->kind == PyObj::Kind::dict)
-            return collect_state_dict(v, path, out);
+        if (k->kind == PyObj::Kind::string && k->s == "state_dict" && v->kind == PyObj::Kind::dict) {
+            if (depth >= 4) throw_error(ErrorCode::format, path, "torch.save \"state_dict\" wrappers nest too deeply");
+            return collect_state_dict(v, path, out, depth + 1);
+        }
     for (const auto& [k, v] : value->entries) {
         if (k->kind != PyObj::Kind::string)
             throw_error(ErrorCode::format, path, "torch.save state dict has a non-string key");

@@ -246,13 +246,16 @@ def main() -> None:
                       {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()})
     # (d) the HF CLIPModel layout.
     write_safetensors(os.path.join(outdir, "tiny.hf.safetensors"), hf_layout(sd), {"format": "pt"})
-    # Small files for the torch.save reader's edge cases: views sharing one storage, and two files that are
-    # not state dicts (a list; an object of a class dcar must refuse to build).
+    # Small files for the torch.save reader's edge cases: views sharing one storage, and three files that are
+    # not state dicts (a list; an object of a class dcar must refuse to build; a dict that contains itself).
     import fractions
     base = torch.arange(12.0).view(3, 4)
     torch.save({"base": base, "view": base[1:, ::2]}, os.path.join(outdir, "views.pt"))
     torch.save([base], os.path.join(outdir, "list.pt"))
     torch.save({"ratio": fractions.Fraction(1, 3)}, os.path.join(outdir, "object.pt"))
+    cycle = {"base": base}
+    cycle["state_dict"] = cycle
+    torch.save(cycle, os.path.join(outdir, "cycle.pt"))
     with open(os.path.join(outdir, "done"), "w") as f:
         f.write("ok\n")
 

@@ -184,6 +184,9 @@ TEST(WeightsPython, TorchSaveViewsAndRefusals) {
     expect_error(
         [&] { read_tensor_file(object); }, ErrorCode::format,
         object + ": torch.save file: cannot load a fractions.Fraction object (dcar reads state dicts of tensors)");
+    const std::string cycle = reference_dir() + "cycle.pt";
+    expect_error([&] { read_tensor_file(cycle); }, ErrorCode::format,
+                 cycle + ": torch.save \"state_dict\" wrappers nest too deeply");
 }
 
 TEST(WeightsPython, HfErrorsUseHfNames) {
