@@ -10,7 +10,7 @@ extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
 namespace dcar {
 
-int set_threads(int n) {
+int set_threads(int n, int blas_threads) {
     if (n <= 0) {
         const char* env = std::getenv("OMP_NUM_THREADS");
         n = env ? std::atoi(env) : 0;
@@ -18,7 +18,7 @@ int set_threads(int n) {
     if (n <= 0) n = int(std::thread::hardware_concurrency());
     if (n <= 0) n = 1;
     omp_set_num_threads(n);
-    if (openblas_set_num_threads) openblas_set_num_threads(1);
+    if (openblas_set_num_threads) openblas_set_num_threads(blas_threads < 1 ? n : blas_threads);
     return n;
 }
 

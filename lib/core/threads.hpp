@@ -6,6 +6,8 @@ namespace dcar {
 
 // n ≤ 0 means OMP_NUM_THREADS when that is set to a positive number, else all cores. OpenMP gets n threads; OpenBLAS gets 1, since FAISS already parallelises over
 // queries with OpenMP and calls BLAS from inside that loop. Returns the count applied.
-int set_threads(int n);
+// blas_threads: OpenBLAS's own pool; 1 for FAISS (above), n for LibTorch, whose fp32 matrix products call BLAS
+// from outside any OpenMP region and would otherwise run on one core.
+int set_threads(int n, int blas_threads = 1);
 
 }  // namespace dcar

@@ -9,7 +9,7 @@ namespace dcar::model {
 
 int set_threads(int n) {
     static bool interop_set = false;
-    const int applied = dcar::set_threads(n);
+    const int applied = dcar::set_threads(n, 0);  // BLAS gets every thread: see core/threads.hpp
     at::set_num_threads(applied);
     if (!interop_set) {
         at::set_num_interop_threads(applied);
