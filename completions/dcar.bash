@@ -13,7 +13,7 @@ _dcar_index_merge_options='-o --output'
 _dcar_index_info_options='--json'
 _dcar_query_options='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output'
 _dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --json --per-class --plot --chunk-size -o --output'
-_dcar_embed_options='-m --model --folder --manifest --text --image-root --layout -F --format --ids-out --store --no-normalize --device --dtype -b --batch --decode-threads --vision-heads --text-heads --no-truncate --max-pixels --no-shrink-on-load --rejects --on-error --shard --resume --part-size -o --output --force'
+_dcar_embed_options='-m --model --folder --manifest --text --image-root --layout -F --format --ids-out --store --no-normalize --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --no-truncate --max-pixels --no-shrink-on-load --rejects --on-error --shard --resume --part-size -o --output --force'
 _dcar_index_commands='build add merge info help'
 
 # Options that take a value, per tool; everything else is a flag.
@@ -24,7 +24,7 @@ _dcar_index_merge_valued='-o --output -t --threads'
 _dcar_index_info_valued='-t --threads'
 _dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output -t --threads'
 _dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --plot --chunk-size -o --output -t --threads'
-_dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --vision-heads --text-heads --max-pixels --rejects --on-error --shard --part-size -o --output -t --threads'
+_dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --max-pixels --rejects --on-error --shard --part-size -o --output -t --threads'
 
 # Path rules of FDRD manifests (dcar-embed --layout).
 _dcar_layouts='auto caltech101 cars dtd ucf101 pets aircraft flowers as-is'
@@ -115,7 +115,7 @@ _dcar() {
             dcar-cat::--level) _dcar_words 1 3 6 9 12 15 19 ;;
             dcar-query::-F | dcar-query::--format) _dcar_words tsv jsonl ;;
             dcar-index:build:-f | dcar-index:build:--factory) _dcar_words $_dcar_factories ;;
-            dcar-embed::-m | dcar-embed::--model) _dcar_files ;;  # before the name-only --model below
+            dcar-embed::-m | dcar-embed::--model | dcar-embed::--vocab) _dcar_files ;;  # before the name-only --model below
             dcar-embed::-F | dcar-embed::--format) _dcar_words dcs npy ;;
             dcar-embed::--store) _dcar_words f32 f16 ;;
             dcar-embed::--device) _dcar_words cpu cuda auto ;;

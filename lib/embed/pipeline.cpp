@@ -211,7 +211,8 @@ public:
         load.text_heads = config.text_heads;
         clip_ = model::load_clip(config.model, device, model::parse_dtype(config.dtype), load);
         log.info("model " + clip_.fingerprint + ": " + clip_.config.describe() + " on " + device.str() + " in " + config.dtype);
-        if (!is_image_kind(config.kind)) tokenizer_ = std::make_unique<model::Tokenizer>(model::Tokenizer::default_vocab_path());
+        if (!is_image_kind(config.kind))
+            tokenizer_ = std::make_unique<model::Tokenizer>(config.vocab.empty() ? model::Tokenizer::default_vocab_path() : config.vocab);
         preprocess_.resolution = int(clip_.config.image_resolution);
         preprocess_.max_pixels = config.max_pixels;
         preprocess_.shrink_on_load = config.shrink_on_load;

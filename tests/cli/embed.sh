@@ -69,6 +69,20 @@ dcar-cat -H caps.dcs | grep -q '"modality": "text"' || fail "caption modality"
 [ "$(dcar-cat --ids-only caps.dcs | cut -f1 | tr '\n' ' ')" = "0 c1 3 " ] || fail "caption ids: $(dcar-cat --ids-only caps.dcs)"
 [ "$(dcar-cat caps.dcs | sed -n 1p | cut -f3)" = "$(dcar-cat caps.dcs | sed -n 3p | cut -f3)" ] || fail "same caption, different vectors"
 [ "$(dcar-cat caps.dcs | sed -n 1p | cut -f3)" != "$(dcar-cat caps.dcs | sed -n 2p | cut -f3)" ] || fail "different captions, same vector"
+# --vocab names the vocabulary; a missing one is an error naming it.
+printf 'a photo of a cat\n' | dcar-embed -q -m tiny.safetensors --text --vocab "$DCAR_TEST_VOCAB" > v.dcs
+# (batch shape changes BLAS blocking, so compare by cosine, not bytes)
+/usr/bin/python3 -c "
+import sys
+a = [float(v) for v in sys.argv[1].split(',')]; b = [float(v) for v in sys.argv[2].split(',')]
+dot = sum(x * y for x, y in zip(a, b)); assert dot > 0.99999, dot" \
+  "$(dcar-cat v.dcs | cut -f3)" "$(dcar-cat caps.dcs | sed -n 1p | cut -f3)" || fail "--vocab changed the embedding"
+expect_status 1 dcar-embed -m tiny.safetensors --text --vocab no-such-vocab.txt -o x.dcs < /dev/null
+grep -q "no-such-vocab.txt" err || fail "missing vocabulary not named: $(cat err)"
+# Decompression bombs: images above --max-pixels are refused and reported, not decoded.
+expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --max-pixels 3000 -o small.dcs
+[ "$(dcar-cat -c small.dcs)" = 1 ] || fail "only the 50x60 grey image is under 3000 pixels"
+grep -q "skipped cat/0.png: " err || fail "large image not reported"
 expect_status 2 dcar-embed -m tiny.safetensors --folder imgs --text
 expect_status 1 dcar-embed -m missing.safetensors --folder imgs -o x.dcs
 echo "embed: ok"
