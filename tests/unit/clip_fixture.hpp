@@ -3,12 +3,26 @@
 // Python, plus the comparisons the tests report (max absolute difference, row-wise cosine).
 #pragma once
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
+#include "core/error.hpp"
 #include "model/clip.hpp"
 
 namespace dcar::model::testing {
+
+// Runs f and expects a dcar::Error with exactly this code and message.
+inline void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& message) {
+    try {
+        f();
+        ADD_FAILURE() << "no error; expected: " << message;
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), code) << e.what();
+        EXPECT_EQ(std::string(e.what()), message);
+    }
+}
 
 // Heads = width / 64 as in OpenAI's rule, with two heads per tower so the head split is exercised.
 inline ClipConfig tiny_config() {

@@ -84,15 +84,7 @@ const Tiny& tiny() {
     return t;
 }
 
-void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& message) {
-    try {
-        f();
-        ADD_FAILURE() << "no error; expected: " << message;
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), code) << e.what();
-        EXPECT_EQ(std::string(e.what()), message);
-    }
-}
+using testing::expect_error;
 
 // ---- OpenAI's own outputs ------------------------------------------------------------------------------------
 

@@ -1,0 +1,366 @@
+// Negative mining (lib/train/negatives): the class-name matching rule on constructed captions (spaces,
+// underscores, case, absence, names inside longer words), the category-matching weight, determinism under a
+// seed, hard swaps from a constructed set of class embeddings, duplicates and the positive never kept, the
+// JSON lines output, and the released FDRD caltech101 train file (skipped when ../shared is absent).
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "io/sink.hpp"
+#include "manifest/manifest.hpp"
+#include "train/negatives.hpp"
+
+namespace dcar::train {
+namespace {
+
+manifest::Item item(std::string id, std::string caption, std::string class_name, std::vector<std::string> negatives = {}) {
+    manifest::Item it;
+    it.id = std::move(id);
+    it.image = it.id + ".jpg";
+    it.captions = {std::move(caption)};
+    it.class_name = std::move(class_name);
+    it.negatives = std::move(negatives);
+    return it;
+}
+
+// Six classes, two items each; every caption names its class in the FDRD template.
+manifest::Manifest toy() {
+    manifest::Manifest m;
+    const std::vector<std::string> classes = {"cat", "dog", "Apply_Eye_Makeup", "sea lion", "ant", "bus"};
+    for (const auto& c : classes) {
+        m.items.push_back(item(c + "_1", "This is a photo of " + c + ".A " + c + " on grass.", c));
+        m.items.push_back(item(c + "_2", "This is a photo of " + c + ".Two things in a room.", c));
+    }
+    return m;
+}
+
+std::string dump(const std::vector<Record>& records) {
+    std::string out;
+    auto sink = io::string_sink(out);
+    write_records(records, *sink);
+    sink->commit();
+    return out;
+}
+
+bool file_exists(const std::string& path) {
+    struct stat info;
+    return ::stat(path.c_str(), &info) == 0;
+}
+
+std::string shared_dir() {
+#if defined(DCAR_SHARED_DIR)
+    return DCAR_SHARED_DIR;
+#else
+    if (const char* env = std::getenv("DCAR_SHARED_DIR")) return env;
+#if defined(DCAR_SOURCE_DIR)
+    return std::string(DCAR_SOURCE_DIR) + "/../shared";
+#else
+    return "../shared";
+#endif
+#endif
+}
+
+// --- the matching rule ---------------------------------------------------------------------------------------
+
+TEST(NegativesRule, WholeWordCaseInsensitive) {
+    EXPECT_TRUE(find_class_name("This is a photo of cat.A cat", "cat"));
+    EXPECT_TRUE(find_class_name("A CAT sits", "cat"));
+    EXPECT_TRUE(find_class_name("cat", "Cat"));
+    EXPECT_TRUE(find_class_name("(cat)", "cat"));
+    EXPECT_FALSE(find_class_name("a category of things", "cat"));
+    EXPECT_FALSE(find_class_name("a bobcat", "cat"));
+    EXPECT_FALSE(find_class_name("two cats", "cat"));  // no plural forms
+    EXPECT_FALSE(find_class_name("cat2", "cat"));      // digits are word bytes
+    EXPECT_FALSE(find_class_name("the dog", "cat"));
+    EXPECT_FALSE(find_class_name("anything", ""));
+    EXPECT_FALSE(find_class_name("anything", " _ "));
+    EXPECT_FALSE(find_class_name("caté", "cat"));  // non-ASCII bytes are word bytes
+}
+
+TEST(NegativesRule, UnderscoresAndSpacesAreEquivalent) {
+    EXPECT_TRUE(find_class_name("This is a photo of Apply_Eye_Makeup.A person", "Apply_Eye_Makeup"));
+    EXPECT_TRUE(find_class_name("someone does apply eye makeup here", "Apply_Eye_Makeup"));
+    EXPECT_TRUE(find_class_name("APPLY EYE_MAKEUP", "Apply_Eye_Makeup"));
+    EXPECT_TRUE(find_class_name("a sea_lion", "sea lion"));
+    EXPECT_TRUE(find_class_name("a sea  lion", "sea lion"));
+    EXPECT_FALSE(find_class_name("a sealion", "sea lion"));
+    EXPECT_FALSE(find_class_name("a sea-lion", "sea lion"));  // hyphens are not separators
+    EXPECT_TRUE(find_class_name("An Air France 707-320 airplane", "707-320"));
+    EXPECT_FALSE(find_class_name("An Air France 707-3200 airplane", "707-320"));
+}
+
+TEST(NegativesRule, ReplaceEveryOccurrenceWithItsSeparators) {
+    size_t n = 0;
+    EXPECT_EQ(replace_class_name("This is a photo of cat.A cat and a category", "cat", "dog", &n),
+              "This is a photo of dog.A dog and a category");
+    EXPECT_EQ(n, 2u);
+    EXPECT_EQ(replace_class_name("photo of Apply_Eye_Makeup. to apply eye makeup", "Apply_Eye_Makeup", "Sky Diving", &n),
+              "photo of Sky_Diving. to Sky Diving");
+    EXPECT_EQ(n, 2u);
+    EXPECT_EQ(replace_class_name("a Cat", "cat", "sea_lion", &n), "a sea_lion");
+    EXPECT_EQ(replace_class_name("no such thing", "cat", "dog", &n), "no such thing");
+    EXPECT_EQ(n, 0u);
+}
+
+TEST(NegativesRule, ComparisonKey) {
+    EXPECT_EQ(comparison_key("  A  Cat\tsits\n"), "a cat sits");
+    EXPECT_EQ(comparison_key("A cat sits"), comparison_key("a CAT   sits "));
+}
+
+// --- mining --------------------------------------------------------------------------------------------------
+
+TEST(NegativesMine, KindsCountsAndWeights) {
+    const auto m = toy();
+    MineConfig config;
+    config.swaps = 3;
+    config.attributes = 2;
+    config.alpha = 0.25;
+    MineStats stats;
+    const auto records = mine_negatives(m, config, nullptr, stats);
+    ASSERT_EQ(records.size(), m.items.size());
+    for (const auto& r : records) {
+        size_t swaps = 0, attributes = 0;
+        for (const auto& c : r.negatives) {
+            if (c.kind == NegativeKind::swap) {
+                ++swaps;
+                EXPECT_NE(c.class_name, r.class_name);
+                EXPECT_FALSE(c.same_class);
+                EXPECT_EQ(c.weight, 1.0);
+                EXPECT_FALSE(find_class_name(c.text, r.class_name)) << c.text;
+                EXPECT_TRUE(find_class_name(c.text, c.class_name)) << c.text;
+            } else {
+                ASSERT_EQ(c.kind, NegativeKind::attribute);
+                ++attributes;
+                EXPECT_EQ(c.class_name, r.class_name);
+                EXPECT_TRUE(c.same_class);
+                EXPECT_EQ(c.weight, 1.25);
+            }
+            EXPECT_NE(comparison_key(c.text), comparison_key(r.caption));
+        }
+        EXPECT_EQ(swaps, 3u);
+        EXPECT_EQ(attributes, 1u);  // each class has one other item
+    }
+    EXPECT_EQ(stats.items, 12u);
+    EXPECT_EQ(stats.swaps, 36u);
+    EXPECT_EQ(stats.attributes, 12u);
+    EXPECT_EQ(stats.class_absent, 0u);
+    EXPECT_EQ(stats.duplicates, 0u);
+}
+
+TEST(NegativesMine, SwapsUseUnderscoreOrSpaceAsTheCaptionDoes) {
+    manifest::Manifest m;
+    m.items.push_back(item("a", "This is a photo of Apply_Eye_Makeup.A person.", "Apply_Eye_Makeup"));
+    m.items.push_back(item("b", "someone is sky diving over fields", "Sky_Diving"));
+    MineConfig config;
+    config.swaps = 5;
+    config.attributes = 0;
+    MineStats stats;
+    const auto records = mine_negatives(m, config, nullptr, stats);
+    ASSERT_EQ(records[0].negatives.size(), 1u);
+    EXPECT_EQ(records[0].negatives[0].text, "This is a photo of sky_diving.A person.");
+    ASSERT_EQ(records[1].negatives.size(), 1u);
+    EXPECT_EQ(records[1].negatives[0].text, "someone is Apply Eye Makeup over fields");
+}
+
+TEST(NegativesMine, AbsentClassNameMakesNoSwap) {
+    manifest::Manifest m;
+    m.items.push_back(item("a", "a category of animals", "cat"));
+    m.items.push_back(item("b", "a dog", "dog"));
+    m.items.push_back(item("c", "a cat", "cat"));
+    m.items.push_back(item("d", "an unlabelled thing", ""));
+    MineConfig config;
+    MineStats stats;
+    const auto records = mine_negatives(m, config, nullptr, stats);
+    ASSERT_EQ(records.size(), 4u);
+    for (const auto& c : records[0].negatives) EXPECT_EQ(c.kind, NegativeKind::attribute);
+    ASSERT_EQ(records[0].negatives.size(), 1u);
+    EXPECT_EQ(records[0].negatives[0].text, "a cat");
+    ASSERT_EQ(records[1].negatives.size(), 1u);  // one other class, no other dog
+    EXPECT_EQ(records[1].negatives[0].text, "a cat");
+    EXPECT_EQ(records[1].negatives[0].class_name, "cat");
+    EXPECT_EQ(records[1].negatives[0].weight, 1.0);
+    EXPECT_TRUE(records[3].negatives.empty());
+    EXPECT_EQ(stats.class_absent, 1u);
+    EXPECT_EQ(stats.no_class, 1u);
+}
+
+TEST(NegativesMine, DuplicatesAndThePositiveAreDropped) {
+    manifest::Manifest m;
+    m.items.push_back(item("a", "A cat sits.", "cat"));
+    m.items.push_back(item("b", "a  CAT sits.", "cat"));   // equal to a's positive: not an attribute negative
+    m.items.push_back(item("c", "A cat runs.", "cat"));
+    m.items.push_back(item("d", "A cat runs. ", "cat"));  // equal to c's
+    m.items.push_back(item("e", "A dog sits.", "dog", {"A cat sits.", "A Dog sits.", "a bird sits.", "a bird  sits."}));
+    MineConfig config;
+    config.swaps = 3;
+    config.attributes = 5;
+    config.keep_released = true;
+    MineStats stats;
+    const auto records = mine_negatives(m, config, nullptr, stats);
+    std::vector<std::string> a;
+    for (const auto& c : records[0].negatives) a.push_back(c.text);
+    EXPECT_EQ(a.size(), 2u);  // swap "A dog sits." and one of c/d
+    for (const auto& r : records) {
+        std::set<std::string> keys{comparison_key(r.caption)};
+        for (const auto& c : r.negatives) EXPECT_TRUE(keys.insert(comparison_key(c.text)).second) << c.text;
+    }
+    // e: swap "A cat sits." (kept), released: "A cat sits." duplicate, "A Dog sits." = positive, bird twice.
+    const auto& e = records[4].negatives;
+    ASSERT_EQ(e.size(), 2u);
+    EXPECT_EQ(e[0].kind, NegativeKind::swap);
+    EXPECT_EQ(e[1].kind, NegativeKind::released);
+    EXPECT_EQ(e[1].text, "a bird sits.");
+    EXPECT_EQ(e[1].class_name, "");
+    EXPECT_FALSE(e[1].same_class);
+    EXPECT_GT(stats.duplicates, 3u);
+}
+
+TEST(NegativesMine, ReleasedNegativesGetTheClassTheyName) {
+    manifest::Manifest m;
+    m.items.push_back(item("a", "A cat sits.", "cat", {"A sea lion sits.", "A cat lies."}));
+    m.items.push_back(item("b", "A sea lion swims.", "sea lion"));
+    MineConfig config;
+    config.swaps = 0;
+    config.attributes = 0;
+    config.keep_released = true;
+    config.alpha = 1.0;
+    MineStats stats;
+    const auto records = mine_negatives(m, config, nullptr, stats);
+    ASSERT_EQ(records[0].negatives.size(), 2u);
+    EXPECT_EQ(records[0].negatives[0].class_name, "sea lion");
+    EXPECT_EQ(records[0].negatives[0].weight, 1.0);
+    EXPECT_EQ(records[0].negatives[1].class_name, "cat");
+    EXPECT_TRUE(records[0].negatives[1].same_class);
+    EXPECT_EQ(records[0].negatives[1].weight, 2.0);
+    config.keep_released = false;
+    EXPECT_TRUE(mine_negatives(m, config, nullptr, stats)[0].negatives.empty());
+}
+
+TEST(NegativesMine, DeterministicUnderSeed) {
+    const auto m = toy();
+    MineConfig config;
+    MineStats s1, s2, s3;
+    const std::string a = dump(mine_negatives(m, config, nullptr, s1));
+    const std::string b = dump(mine_negatives(m, config, nullptr, s2));
+    EXPECT_EQ(a, b);
+    config.seed = 2;
+    EXPECT_NE(a, dump(mine_negatives(m, config, nullptr, s3)));
+}
+
+TEST(NegativesMine, HardSwapsComeFromTheNearestNames) {
+    const auto m = toy();  // classes in byte order: Apply_Eye_Makeup ant bus cat dog sea lion
+    ClassEmbeddings e;
+    e.dim = 3;
+    // cat and dog are near each other, ant near both; the rest far away.
+    const std::map<std::string, std::vector<float>> v = {
+        {"cat", {1, 0.1f, 0}}, {"dog", {1, 0, 0.1f}}, {"ant", {0.9f, 0.3f, 0.3f}},
+        {"bus", {0, 1, 0}},    {"sea_lion", {0, 0, 1}}, {"Apply Eye Makeup", {0, -1, 0}},
+    };
+    for (const auto& [name, vec] : v) {
+        e.names.push_back(name);
+        float norm = 0;
+        for (float x : vec) norm += x * x;
+        for (float x : vec) e.vectors.push_back(x / std::sqrt(norm));
+    }
+    std::vector<std::string> classes = {"Apply_Eye_Makeup", "ant", "bus", "cat", "dog", "sea lion"};
+    const auto near = nearest_classes(classes, e, 2);
+    EXPECT_EQ(near[3], (std::vector<size_t>{4, 1}));  // cat: dog, ant
+    EXPECT_EQ(near[4], (std::vector<size_t>{3, 1}));  // dog: cat, ant
+
+    MineConfig config;
+    config.hard_swap_p = 1.0;
+    config.hard_pool = 2;
+    config.swaps = 2;
+    config.attributes = 0;
+    MineStats stats;
+    const auto records = mine_negatives(m, config, &e, stats);
+    for (const auto& r : records) {
+        if (r.class_name != "cat") continue;
+        ASSERT_EQ(r.negatives.size(), 2u);
+        std::set<std::string> got;
+        for (const auto& c : r.negatives) {
+            EXPECT_EQ(c.kind, NegativeKind::hard_swap);
+            got.insert(c.class_name);
+        }
+        EXPECT_EQ(got, (std::set<std::string>{"dog", "ant"}));
+    }
+    EXPECT_EQ(stats.hard_swaps, stats.swaps);
+    // More swaps than the pool: the rest are uniform.
+    config.swaps = 4;
+    MineStats more;
+    const auto wider = mine_negatives(m, config, &e, more);
+    EXPECT_EQ(wider.size(), 12u);
+    EXPECT_EQ(more.swaps, 48u);
+    EXPECT_EQ(more.hard_swaps, 24u);
+
+    // No embedding for a class: an error naming it; p > 0 without embeddings: a usage error.
+    ClassEmbeddings partial = e;
+    partial.names[0] = "zebra";
+    try {
+        nearest_classes(classes, partial, 2);
+        FAIL() << "no error";
+    } catch (const Error& err) {
+        EXPECT_EQ(err.code(), ErrorCode::mismatch);
+        EXPECT_NE(std::string(err.what()).find("Apply_Eye_Makeup"), std::string::npos) << err.what();
+    }
+    try {
+        mine_negatives(m, config, nullptr, stats);
+        FAIL() << "no error";
+    } catch (const Error& err) {
+        EXPECT_EQ(err.code(), ErrorCode::usage);
+    }
+}
+
+TEST(NegativesMine, JsonLines) {
+    manifest::Manifest m;
+    m.items.push_back(item("a", "a \"cat\"", "cat"));
+    m.items.push_back(item("b", "a dog", "dog"));
+    MineConfig config;
+    MineStats stats;
+    const std::string out = dump(mine_negatives(m, config, nullptr, stats));
+    EXPECT_EQ(out,
+              "{\"id\":\"a\",\"caption_id\":\"a#0\",\"image\":\"a.jpg\",\"caption\":\"a \\\"cat\\\"\",\"class\":\"cat\","
+              "\"negatives\":[{\"text\":\"a \\\"dog\\\"\",\"class\":\"dog\",\"kind\":\"swap\",\"same_class\":false,"
+              "\"weight\":1.0}]}\n"
+              "{\"id\":\"b\",\"caption_id\":\"b#0\",\"image\":\"b.jpg\",\"caption\":\"a dog\",\"class\":\"dog\","
+              "\"negatives\":[{\"text\":\"a cat\",\"class\":\"cat\",\"kind\":\"swap\",\"same_class\":false,"
+              "\"weight\":1.0}]}\n");
+}
+
+// --- the released FDRD data ----------------------------------------------------------------------------------
+
+TEST(NegativesSharedData, EveryCaltechTrainItemGetsNegatives) {
+    const std::string path = shared_dir() + "/data/fdrd/caltech101_train.json";
+    if (!file_exists(path)) GTEST_SKIP() << path << " not present";
+    const auto m = manifest::read_manifest(path, {}, Log{});
+    ASSERT_EQ(m.items.size(), 5777u);
+    MineConfig config;
+    MineStats stats;
+    const auto records = mine_negatives(m, config, nullptr, stats);
+    ASSERT_EQ(records.size(), m.items.size());
+    for (const auto& r : records) {
+        ASSERT_FALSE(r.negatives.empty()) << r.id;
+        size_t swaps = 0;
+        for (const auto& c : r.negatives) {
+            EXPECT_NE(comparison_key(c.text), comparison_key(r.caption)) << r.id;
+            EXPECT_EQ(c.same_class, c.class_name == r.class_name);
+            swaps += c.kind == NegativeKind::swap;
+        }
+        EXPECT_EQ(swaps, 3u) << r.id;
+    }
+    EXPECT_EQ(stats.class_absent, 0u);
+    EXPECT_EQ(stats.swaps, 3 * 5777u);
+    std::cout << "[ caltech101_train ] " << stats.summary() << "\n";
+}
+
+}  // namespace
+}  // namespace dcar::train
