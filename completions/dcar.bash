@@ -1,4 +1,4 @@
-# bash completion for the dcar tools: dcar-cat, dcar-embed, dcar-index, dcar-query, dcar-score.
+# bash completion for the dcar tools: dcar-cat, dcar-embed, dcar-index, dcar-mine-negatives, dcar-query, dcar-score.
 #
 # Install as .../bash-completion/completions/dcar with one symbolic link per tool name (the CMake install
 # does this), or source it from ~/.bashrc. The option lists are static, copied from each tool's
@@ -24,6 +24,8 @@ _dcar_index_merge_valued='-o --output -t --threads'
 _dcar_index_info_valued='-t --threads'
 _dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output -t --threads'
 _dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --plot --chunk-size -o --output -t --threads'
+_dcar_negatives_options='--swaps --attributes --hard-swap-p --hard-pool --class-embeddings --alpha --keep-released --seed --image-root --layout --strict -o --output'
+_dcar_negatives_valued='--swaps --attributes --hard-swap-p --hard-pool --class-embeddings --alpha --seed --image-root --layout -o --output -t --threads'
 _dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --max-pixels --rejects --on-error --shard --part-size -o --output -t --threads'
 
 # Path rules of FDRD manifests (dcar-embed --layout).
@@ -87,6 +89,7 @@ _dcar() {
     case $tool in
         dcar-cat) key=cat ;;
         dcar-embed) key=embed ;;
+        dcar-mine-negatives) key=negatives ;;
         dcar-query) key=query ;;
         dcar-score) key=score ;;
         dcar-index)
@@ -117,6 +120,9 @@ _dcar() {
             dcar-index:build:-f | dcar-index:build:--factory) _dcar_words $_dcar_factories ;;
             dcar-embed::-m | dcar-embed::--model | dcar-embed::--vocab) _dcar_files ;;  # before the name-only --model below
             dcar-embed::-F | dcar-embed::--format) _dcar_words dcs npy ;;
+            dcar-mine-negatives::--class-embeddings | dcar-mine-negatives::-o | dcar-mine-negatives::--output) _dcar_files ;;
+            dcar-mine-negatives::--layout) _dcar_words $_dcar_layouts ;;
+            dcar-mine-negatives::--image-root) _dcar_dirs ;;
             dcar-embed::--store) _dcar_words f32 f16 ;;
             dcar-embed::--device) _dcar_words cpu cuda auto ;;
             dcar-embed::--dtype) _dcar_words fp32 bf16 fp16 ;;
@@ -155,4 +161,4 @@ _dcar() {
     return 0
 }
 
-complete -F _dcar dcar-cat dcar-embed dcar-index dcar-query dcar-score
+complete -F _dcar dcar-cat dcar-embed dcar-index dcar-mine-negatives dcar-query dcar-score

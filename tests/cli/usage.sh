@@ -16,7 +16,7 @@ check_tool() {  # check_tool NAME [SUBCOMMAND]
   done
 }
 # dcar-embed exists only in builds with the model library (LibTorch).
-tools="dcar-cat dcar-query dcar-score"
+tools="dcar-cat dcar-mine-negatives dcar-query dcar-score"
 [ -e "$TOOLS/dcar-embed" ] && tools="$tools dcar-embed"
 for tool in $tools; do
   check_tool $tool
@@ -28,7 +28,7 @@ expect_status 2 dcar-index
 expect_status 2 dcar-index frobnicate
 [ "$(head -1 err)" = "dcar-index: unknown command 'frobnicate'" ] || fail "unknown subcommand message: $(head -1 err)"
 # The torch-free tools must not load LibTorch (start-up cost): check their shared libraries.
-for tool in dcar-cat dcar-index dcar-query dcar-score; do
+for tool in dcar-cat dcar-index dcar-mine-negatives dcar-query dcar-score; do
   if ldd "$TOOLS/$tool" | grep -qiE 'libtorch|libc10'; then fail "$tool links LibTorch"; fi
 done
 echo "usage: ok"
