@@ -12,7 +12,7 @@ _dcar_index_add_options='-o --output --ids --strict'
 _dcar_index_merge_options='-o --output'
 _dcar_index_info_options='--json'
 _dcar_query_options='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output'
-_dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --json --per-class --plot --chunk-size -o --output'
+_dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --json --per-class --plot --chunk-size -o --output --strict'
 _dcar_embed_options='-m --model --folder --manifest --text --image-root --layout -F --format --ids-out --store --no-normalize --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --no-truncate --max-pixels --no-shrink-on-load --rejects --on-error --shard --resume --part-size -o --output --force'
 _dcar_index_commands='build add merge info help'
 

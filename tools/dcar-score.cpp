@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
         ("images", cli::po::value<std::string>()->value_name("FILE")->required(), "image embeddings (.dcs or .npy; - = stdin)")
         ("texts", cli::po::value<std::string>()->value_name("FILE")->required(), "caption embeddings (.dcs or .npy; - = stdin)")
         ("manifest", cli::po::value<std::string>()->value_name("FILE"), "ground truth from a manifest (default: caption ids '<image id>#<j>')")
+        ("strict", "a bad manifest record is fatal (default: reported, skipped, exit 3)")
         ("by-label", "ground truth: an image and a caption match when their labels are equal")
         ("recall-at,k", cli::po::value<std::vector<std::string>>()->value_name("K,...")->default_value(std::vector<std::string>{"1,5,10"}, "1,5,10"),
          "recall cut-offs")
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
         if (a.count("manifest")) {
             config.ground_truth = metrics::GroundTruthSource::manifest;
             config.manifest_path = a["manifest"].as<std::string>();
+            config.manifest_strict = a.count("strict") > 0;
         } else if (a.count("by-label")) {
             config.ground_truth = metrics::GroundTruthSource::labels;
         }

@@ -203,7 +203,9 @@ ScoreResult score(const ScoreConfig& config, const Log& log) {
     manifest::Manifest manifest;
     if (config.ground_truth == GroundTruthSource::manifest) {
         if (config.manifest_path.empty()) throw Error(ErrorCode::usage, "no manifest given");
-        manifest = manifest::read_manifest(config.manifest_path, manifest::ReadOptions{}, log);
+        manifest::ReadOptions options;
+        options.strict = config.manifest_strict;
+        manifest = manifest::read_manifest(config.manifest_path, options, log);
     }
     stream::Batch images = stream::read_all(*image_reader);
     stream::Batch texts = stream::read_all(*text_reader);

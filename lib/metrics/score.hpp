@@ -18,6 +18,7 @@ struct ScoreConfig {
     std::string texts_path;     // caption embeddings (at most one of the two may be "-")
     GroundTruthSource ground_truth = GroundTruthSource::ids;
     std::string manifest_path;  // with GroundTruthSource::manifest
+    bool manifest_strict = false;  // a bad manifest record is fatal instead of reported and skipped
     std::vector<int> ks = {1, 5, 10};  // recall cut-offs, each > 0
     std::string dataset;        // a name for reports ("" = none)
     std::string model;          // "" = the images' model fingerprint, else the captions', else "unknown"

@@ -109,4 +109,9 @@ expect_status 1 dcar-score --images img.npy --texts img.npy
 expect_err_line "no image-caption pairs to evaluate"
 expect_status 1 dcar-score --images img.npy --texts missing.npy
 expect_err_line "missing.npy"
+# A bad manifest record: reported and skipped (exit 3), or fatal with --strict (exit 1, one line naming it).
+printf 'id\tcaption\tclass\na\tx\tpets\nb\ty\tpets\nc\tz\tcars\nc\tdup\tcars\n' > bad.tsv
+expect_status 3 dcar-score -q --images img.npy --texts txt.npy --manifest bad.tsv
+expect_status 1 dcar-score -q --images img.npy --texts txt.npy --manifest bad.tsv --strict
+expect_err_line "bad.tsv"
 echo "score: ok"
