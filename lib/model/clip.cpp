@@ -187,15 +187,21 @@ ResidualBlock residual_block_from(const TensorMap& t, const std::string& prefix)
     return b;
 }
 
+// Every "<prefix>transformer.resblocks.<i>." block, in order.
+static std::vector<ResidualBlock> blocks_from(const TensorMap& t, const std::string& prefix) {
+    std::vector<ResidualBlock> blocks;
+    const std::string base = prefix + "transformer.resblocks.";
+    for (int64_t i = 0, n = count_blocks(t, base); i < n; ++i) blocks.push_back(residual_block_from(t, base + std::to_string(i) + "."));
+    return blocks;
+}
+
 VisionTower vision_tower_from(const TensorMap& t, const std::string& prefix, int64_t heads) {
     VisionTower v;
     v.conv1_weight = take(t, prefix + "conv1.weight");
     v.class_embedding = take(t, prefix + "class_embedding");
     v.positional_embedding = take(t, prefix + "positional_embedding");
     v.ln_pre = layer_norm_from(t, prefix + "ln_pre.");
-    const std::string blocks = prefix + "transformer.resblocks.";
-    for (int64_t i = 0, n = count_blocks(t, blocks); i < n; ++i)
-        v.blocks.push_back(residual_block_from(t, blocks + std::to_string(i) + "."));
+    v.blocks = blocks_from(t, prefix);
     v.ln_post = layer_norm_from(t, prefix + "ln_post.");
     v.proj = take(t, prefix + "proj");
     v.heads = heads;
@@ -207,9 +213,7 @@ TextTower text_tower_from(const TensorMap& t, const std::string& prefix, int64_t
     TextTower x;
     x.token_embedding = take(t, prefix + "token_embedding.weight");
     x.positional_embedding = take(t, prefix + "positional_embedding");
-    const std::string blocks = prefix + "transformer.resblocks.";
-    for (int64_t i = 0, n = count_blocks(t, blocks); i < n; ++i)
-        x.blocks.push_back(residual_block_from(t, blocks + std::to_string(i) + "."));
+    x.blocks = blocks_from(t, prefix);
     x.ln_final = layer_norm_from(t, prefix + "ln_final.");
     x.text_projection = take(t, prefix + "text_projection");
     x.heads = heads;
