@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks for the torch-free half, each measured side by side with its reference in the same run:
-#   1. stream write/read throughput vs the zstd CLI (level 3, one thread) on the same bytes;
+#   1. stream write/read throughput vs the zstd CLI (same level, default 1 as dcar; one thread) on the same bytes;
 #   2. dcar-index build / dcar-query vs FAISS's Python bindings (bench/faiss_reference.py) at 100k and 1M × 512.
 # Wall time and peak RSS come from /usr/bin/time. Results: $OUT/results.tsv; docs/BENCHMARKS.md quotes them.
 # Usage: bench/run.sh BUILD_DIR [SIZES]   (SIZES default "100000 1000000"; REPEAT=n runs each pair n times;
@@ -9,6 +9,7 @@ set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SIZES=${2:-"100000 1000000"}
 REPEAT=${REPEAT:-1}
+LEVEL=${LEVEL:-1}   # zstd level for both sides of the stream benchmark
 CASES=${CASES:-"stream index"}
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$HERE/out}
@@ -34,15 +35,15 @@ for N in $SIZES; do
   q=$OUT/q$N
   [ -f "$q.npy" ] || /usr/bin/python3 "$HERE/make_data.py" "$q" 1000 "$D" 2
 
-  # 1. Streams: the same float32 rows, compressed at level 3 on one thread by each side.
+  # 1. Streams: the same float32 rows, compressed at the same level on one thread by each side.
   # Both write through stdout into a file; "-atomic" is dcar's own -o (temporary + fsync + rename), which
   # the zstd CLI does not do, shown apart so the cost of durability is visible.
   if [[ " $CASES " == *" stream "* ]] && [ "$N" = "$(echo $SIZES | cut -d' ' -f1)" ]; then
     raw=$OUT/raw$N.bin
     tail -c +129 "$data.npy" > "$raw"   # the array bytes without the .npy header
-    measure "stream-write-$N" dcar sh -c "'$BUILD/dcar-cat' -q --threads 1 --format dcs '$data.npy' > '$OUT/s.dcs'"
-    measure "stream-write-$N" zstd-cli sh -c "zstd -q -3 -T1 -c '$raw' > '$OUT/s.zst'"
-    measure "stream-write-atomic-$N" dcar "$BUILD/dcar-cat" -q --threads 1 --format dcs -o "$OUT/s.dcs" "$data.npy"
+    measure "stream-write-$N" dcar sh -c "'$BUILD/dcar-cat' -q --threads 1 --level $LEVEL --format dcs '$data.npy' > '$OUT/s.dcs'"
+    measure "stream-write-$N" zstd-cli sh -c "zstd -q -$LEVEL -T1 -c '$raw' > '$OUT/s.zst'"
+    measure "stream-write-atomic-$N" dcar "$BUILD/dcar-cat" -q --threads 1 --level $LEVEL --format dcs -o "$OUT/s.dcs" "$data.npy"
     measure "stream-read-$N" dcar "$BUILD/dcar-cat" -q --threads 1 -c "$OUT/s.dcs"
     measure "stream-read-$N" zstd-cli zstd -q -d -c "$OUT/s.zst"
     printf 'bytes\t%s\t%s\t%s\n' "$(stat -c %s "$raw")" "$(stat -c %s "$OUT/s.dcs")" "$(stat -c %s "$OUT/s.zst")" > "$OUT/stream_sizes$N.tsv"

@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
         ("ids-only", "tsv/jsonl: ids and labels only, no vectors")
         ("dtype", cli::po::value<std::string>(), "dcs/npy output element type: f32|f16 (default: as the input)")
         ("normalize", "L2-normalise rows on the way through")
-        ("level", cli::po::value<int>()->default_value(3), "zstd level for dcs output")
+        ("level", cli::po::value<int>()->default_value(1), "zstd level for dcs output (1..19)")
         ("ids", cli::po::value<std::string>(), ".npy input: ids sidecar (default: INPUT without .npy + .ids, else row numbers)")
         ("ids-out", cli::po::value<std::string>(), ".npy output: ids sidecar (default: OUTPUT without .npy + .ids)")
         ("modality", cli::po::value<std::string>()->default_value("unknown"), ".npy input: image|text|unknown");

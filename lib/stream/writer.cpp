@@ -57,7 +57,7 @@ public:
                         "rows of dimension " + std::to_string(batch.dim) + " in a stream of dimension " + std::to_string(header_.dim));
         for (size_t start = 0; start < batch.size(); start += rows_per_frame) {
             const size_t end = std::min(batch.size(), start + rows_per_frame);
-            std::string block;
+            std::string block = take_spare();
             block.reserve(8 + (end - start) * (16 + header_.dim * element_size(header_.dtype)));
             block.append(batch_tag, 4);
             put_u32(block, uint32_t(end - start));
@@ -115,7 +115,7 @@ private:
                 std::unique_lock<std::mutex> lock(mutex_);
                 changed_.wait(lock, [this] { return !queue_.empty() || closing_; });
                 if (queue_.empty()) return;
-                block = std::move(queue_.front());
+                block = std::move(queue_.front());  // the moved-from front stays as a placeholder until popped
             }
             try {
                 write_frame(block);
@@ -129,8 +129,18 @@ private:
             }
             std::lock_guard<std::mutex> lock(mutex_);
             queue_.pop_front();
+            block.clear();
+            spare_.push_back(std::move(block));  // reused: a fresh 8 MB buffer per frame costs page faults
             changed_.notify_all();
         }
+    }
+
+    std::string take_spare() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (spare_.empty()) return {};
+        std::string block = std::move(spare_.back());
+        spare_.pop_back();
+        return block;
     }
 
     void stop_worker() {
@@ -157,6 +167,7 @@ private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::deque<std::string> queue_;  // blocks waiting to be compressed; the front one is being compressed
+    std::vector<std::string> spare_; // written blocks, kept for their capacity
     bool closing_ = false;
     std::exception_ptr error_;
     std::vector<char> compressed_;
