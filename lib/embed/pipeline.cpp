@@ -40,11 +40,6 @@ struct Reject {
 
 bool is_image_kind(InputKind kind) { return kind != InputKind::manifest_captions && kind != InputKind::caption_lines; }
 
-std::string join_root(const std::string& root, const std::string& path) {
-    if (root.empty() || path.empty() || path[0] == '/') return path;
-    return root.back() == '/' ? root + path : root + "/" + path;
-}
-
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
     return s;
@@ -58,7 +53,7 @@ std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uin
             std::string line;
             while (io::read_line(*source, line)) {
                 if (text::trim(line).empty()) continue;
-                items.push_back({line, join_root(config.image_root, line), ""});
+                items.push_back({line, manifest::resolve_image(config.image_root, line), ""});
             }
             break;
         }

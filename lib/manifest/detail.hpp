@@ -42,8 +42,6 @@ using Json = nlohmann::ordered_json;
 bool get_string(const Json& record, const char* field, std::string& out);
 bool get_string_list(const Json& record, const char* field, std::vector<std::string>& out);
 
-// `path` as the item's image: absolute paths stay, relative ones go under `root` (when it is not empty).
-std::string resolve_image(const std::string& root, const std::string& path);
 // The negatives worth keeping: not empty, not equal to a positive caption, first occurrence of duplicates.
 std::vector<std::string> filter_negatives(const std::vector<std::string>& negatives,
                                           const std::vector<std::string>& captions);

@@ -22,6 +22,11 @@ std::string item_of_caption(const std::string& caption) {
     return caption.substr(0, hash);
 }
 
+std::string resolve_image(const std::string& root, const std::string& path) {
+    if (path.empty() || path[0] == '/' || root.empty()) return path;
+    return root.back() == '/' ? root + path : root + "/" + path;
+}
+
 namespace detail {
 
 void Collector::reject(const std::string& place, const std::string& problem) {
@@ -65,11 +70,6 @@ bool get_string_list(const Json& record, const char* field, std::vector<std::str
     }
     out = std::move(values);
     return true;
-}
-
-std::string resolve_image(const std::string& root, const std::string& path) {
-    if (path.empty() || path[0] == '/' || root.empty()) return path;
-    return root.back() == '/' ? root + path : root + "/" + path;
 }
 
 std::vector<std::string> filter_negatives(const std::vector<std::string>& negatives,
@@ -185,7 +185,7 @@ void add_json_record(const Json& record, size_t line_number, Collector& out) {
 
     std::string image;
     if (!detail::get_string(record, "image", image)) return out.reject(place, "\"image\" is not a string");
-    item.image = detail::resolve_image(out.options().image_root, image);
+    item.image = resolve_image(out.options().image_root, image);
 
     const bool has_caption = present(record, "caption");
     if (has_caption && present(record, "captions")) return out.reject(place, "both \"caption\" and \"captions\"");
@@ -299,7 +299,7 @@ void read_tsv(LineReader& lines, const std::string& header, Collector& out) {
         }
         Item item;
         item.id = std::move(fields[id_column]);
-        if (image_column != none) item.image = detail::resolve_image(out.options().image_root, fields[image_column]);
+        if (image_column != none) item.image = resolve_image(out.options().image_root, fields[image_column]);
         // An empty caption cell means no caption: TSV cannot tell "" from absent.
         if (caption_column != none && !text::trim(fields[caption_column]).empty())
             item.captions.push_back(std::move(fields[caption_column]));

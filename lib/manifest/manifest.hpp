@@ -45,4 +45,7 @@ std::string fdrd_image_path(const std::string& layout, const std::string& key, c
                             const std::string& class_name);
 std::string guess_layout(const std::string& manifest_path);
 
+// A relative image path joined to image_root ("" root, empty or absolute paths are returned as they are).
+std::string resolve_image(const std::string& image_root, const std::string& path);
+
 }  // namespace dcar::manifest
