@@ -20,14 +20,17 @@ dcar-cat -H real.dcs | grep -q '"dtype": "f16"' || fail "the link's target was n
 dcar-cat -c -o /dev/null a.npy
 [ -c /dev/null ] || fail "/dev/null is no longer a device"
 
-# A slow writer (into a pipe nobody reads yet) is terminated: no temporary may remain.
+# A writer still waiting for input (stdin held open) is terminated: its temporary must go, and no output appear.
 make_npy big 200000 64 2
 for sig in TERM INT; do
-  dcar-index build -q -f Flat -o sig.dci big.npy & pid=$!
-  sleep 0.3
-  kill -$sig $pid; wait $pid 2>/dev/null || true
-  if ls -A | grep -q '\.tmp\.'; then ls -A; fail "SIGTERM/SIGINT left a temporary file"; fi
-  [ ! -e sig.dci ] || fail "a killed build left an index"
+  (cat big.npy; sleep 30) | dcar-cat -q --format dcs -o sig.dcs - & pid=$!
+  for _ in $(seq 50); do ls -A | grep -q '\.sig\.dcs\.tmp\.' && break; sleep 0.1; done
+  ls -A | grep -q '\.sig\.dcs\.tmp\.' || fail "the writer never opened its temporary"
+  pkill -$sig -f 'dcar-cat -q --format dcs -o sig.dcs' || true
+  wait $pid 2>/dev/null || true
+  pkill -f 'sleep 30' || true
+  if ls -A | grep -q '\.tmp\.'; then ls -A; fail "SIG$sig left a temporary file"; fi
+  [ ! -e sig.dcs ] || fail "a killed writer left its output"
 done
 
 # OMP_NUM_THREADS is the default thread count; --threads overrides it. (/proc shows the threads of a busy query.)
