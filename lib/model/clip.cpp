@@ -371,6 +371,51 @@ at::ScalarType Clip::dtype() const {
     return visual.conv1_weight.defined() ? visual.conv1_weight.scalar_type() : at::kFloat;
 }
 
+std::vector<std::pair<std::string, at::Tensor*>> Clip::named_tensors() {
+    std::vector<std::pair<std::string, at::Tensor*>> out;
+    auto blocks = [&](const std::string& prefix, std::vector<ResidualBlock>& list) {
+        for (size_t i = 0; i < list.size(); ++i) {
+            const std::string p = prefix + std::to_string(i) + ".";
+            ResidualBlock& b = list[i];
+            out.insert(out.end(), {{p + "attn.in_proj_weight", &b.in_proj_weight},
+                                   {p + "attn.in_proj_bias", &b.in_proj_bias},
+                                   {p + "attn.out_proj.weight", &b.out_proj_weight},
+                                   {p + "attn.out_proj.bias", &b.out_proj_bias},
+                                   {p + "ln_1.weight", &b.ln_1.weight},
+                                   {p + "ln_1.bias", &b.ln_1.bias},
+                                   {p + "mlp.c_fc.weight", &b.fc_weight},
+                                   {p + "mlp.c_fc.bias", &b.fc_bias},
+                                   {p + "mlp.c_proj.weight", &b.proj_weight},
+                                   {p + "mlp.c_proj.bias", &b.proj_bias},
+                                   {p + "ln_2.weight", &b.ln_2.weight},
+                                   {p + "ln_2.bias", &b.ln_2.bias}});
+        }
+    };
+    out.insert(out.end(), {{"visual.class_embedding", &visual.class_embedding},
+                           {"visual.positional_embedding", &visual.positional_embedding},
+                           {"visual.proj", &visual.proj},
+                           {"visual.conv1.weight", &visual.conv1_weight},
+                           {"visual.ln_pre.weight", &visual.ln_pre.weight},
+                           {"visual.ln_pre.bias", &visual.ln_pre.bias}});
+    blocks("visual.transformer.resblocks.", visual.blocks);
+    out.insert(out.end(), {{"visual.ln_post.weight", &visual.ln_post.weight},
+                           {"visual.ln_post.bias", &visual.ln_post.bias},
+                           {"token_embedding.weight", &text.token_embedding},
+                           {"positional_embedding", &text.positional_embedding}});
+    blocks("transformer.resblocks.", text.blocks);
+    out.insert(out.end(), {{"ln_final.weight", &text.ln_final.weight},
+                           {"ln_final.bias", &text.ln_final.bias},
+                           {"text_projection", &text.text_projection},
+                           {"logit_scale", &logit_scale}});
+    return out;
+}
+
+TensorMap Clip::weights() const {
+    TensorMap out;
+    for (const auto& [name, tensor] : const_cast<Clip*>(this)->named_tensors()) out[name] = *tensor;
+    return out;
+}
+
 at::Tensor encode_image(const Clip& model, const at::Tensor& pixels, const VisualPrompts* prompts) {
     return vision_forward(model.visual, pixels, prompts);
 }

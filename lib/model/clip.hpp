@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dcar::model {
@@ -128,6 +129,12 @@ struct Clip {
 
     at::Device device() const;
     at::ScalarType dtype() const;  // the activation dtype (conv1's)
+
+    // Every weight under its OpenAI name (exactly the clip_tensor_specs set), as pointers into this Clip, so
+    // that training code can mark them trainable and update them in place; weights() is the same as a map of
+    // shared tensors (for saving and fingerprints).
+    std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
+    TensorMap weights() const;
 };
 
 // Image features [N, E] in the model's dtype, on its device, not normalised. pixels: [N, 3, R, R] with R the

@@ -626,3 +626,45 @@ void preprocess_rgb(const uint8_t* rgb, int width, int height, const PreprocessC
 }
 
 }  // namespace dcar::model
+
+namespace dcar::model {
+
+RgbImage decode_rgb_file(const std::string& path, const PreprocessConfig& config) {
+    check_config(config);
+    ensure_vips("dcar");
+    const auto bytes = read_file(path);
+    Pixels px;
+    const PixelBuffer storage = decode(bytes.data(), bytes.size(), path, config, px);
+    if (px.width <= 0 || px.height <= 0) throw_error(ErrorCode::format, path, "cannot decode: empty image");
+    RgbImage image;
+    image.width = px.width;
+    image.height = px.height;
+    image.pixels.resize(static_cast<size_t>(px.width) * px.height * 3);
+    const size_t count = static_cast<size_t>(px.width) * px.height;
+    for (size_t i = 0; i < count; ++i)
+        to_rgb(px.data + i * px.channels, px.channels, px.cmyk, AlphaUse::none, &image.pixels[i * 3]);
+    return image;
+}
+
+void preprocess_region(const RgbImage& image, int left, int top, int width, int height, const PreprocessConfig& config,
+                       float* out) {
+    check_config(config);
+    if (width < 1 || height < 1 || left < 0 || top < 0 || left + width > image.width || top + height > image.height)
+        throw_error(ErrorCode::usage, "", "preprocess: crop box outside the image");
+    const int n = config.resolution;
+    std::vector<uint8_t> box(static_cast<size_t>(width) * height * 3);
+    for (int y = 0; y < height; ++y)
+        std::memcpy(&box[static_cast<size_t>(y) * width * 3],
+                    &image.pixels[(static_cast<size_t>(top + y) * image.width + left) * 3], static_cast<size_t>(width) * 3);
+    std::vector<uint8_t> mid(static_cast<size_t>(height) * n * 3);
+    resample_rows(box.data(), width, 3, 0, height, bicubic_taps(width, n, 0, n), mid.data());
+    std::vector<uint8_t> square(static_cast<size_t>(n) * n * 3);
+    resample_columns(mid.data(), n, 3, 0, bicubic_taps(height, n, 0, n), square.data());
+    normalise(square, n, 3, false, AlphaUse::none, config, out);
+}
+
+void preprocess_decoded(const RgbImage& image, const PreprocessConfig& config, float* out) {
+    preprocess_rgb(image.pixels.data(), image.width, image.height, config, out);
+}
+
+}  // namespace dcar::model

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dcar::model {
 
@@ -48,6 +49,20 @@ void preprocess_buffer(const void* data, size_t size, const std::string& name, c
                        float* out);
 // From 8-bit RGB pixels (HWC, row-major, no padding), for golden tests and callers that decode themselves.
 void preprocess_rgb(const uint8_t* rgb, int width, int height, const PreprocessConfig& config, float* out);
+
+// Training-time augmentation (torchvision's RandomResizedCrop on the decoded image): decode once to 8-bit RGB
+// (PIL's convert("RGB") rules, before any resampling), then cut any box and resize it to resolution ×
+// resolution with the same antialiased bicubic, ignoring its aspect ratio, and normalise.
+struct RgbImage {
+    int width = 0, height = 0;
+    std::vector<uint8_t> pixels;  // HWC, 3 channels
+};
+RgbImage decode_rgb_file(const std::string& path, const PreprocessConfig& config);
+// The box must lie inside the image (throws dcar::Error(usage) otherwise).
+void preprocess_region(const RgbImage& image, int left, int top, int width, int height, const PreprocessConfig& config,
+                       float* out);
+// The centre-crop transform of preprocess_file, from an already decoded image.
+void preprocess_decoded(const RgbImage& image, const PreprocessConfig& config, float* out);
 
 // Starts libvips for this process: vips concurrency 1 (callers run their own decode threads), no operation
 // cache, loaders marked untrusted blocked, libvips warnings silenced. The preprocess functions call it

@@ -6,6 +6,7 @@
 // from the weights as in OpenAI's build_model. The fingerprint hashes the canonical form, so the same weights
 // give the same fingerprint whatever file, layout or storage dtype they came in.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,18 @@ bool is_ignored_tensor_name(const std::string& name, KeyLayout layout);
 // "clip-" + 16 hex digits: a 64-bit non-cryptographic hash (our own multiply-rotate mix) over, for each tensor
 // in name order, the name, the shape, the tag "f32", and the values as little-endian fp32 bytes.
 std::string weights_fingerprint(const TensorMap& openai_names);
+
+// A model size from "key=value,…" (for training a CLIP from scratch). Keys: image (resolution), patch, width,
+// layers, heads, text-width, text-layers, text-heads, embed, context, vocab; mlp widths are 4 × width. Missing
+// keys take ViT-B/32's values; heads default to width/64. Throws dcar::Error(usage) for unknown keys, bad
+// numbers, an image size that is not a multiple of the patch, or widths not divisible by their heads.
+ClipConfig clip_config_from_spec(const std::string& spec);
+// Random weights of that size (OpenAI names, fp32, CPU) drawn as OpenAI's initialize_parameters does: token
+// embedding N(0, 0.02²), text positions N(0, 0.01²), attention in-projections N(0, width^-1), out- and MLP
+// projections N(0, width^-1·(2·layers)^-1), c_fc N(0, (2·width)^-1), text projection N(0, width^-1), vision
+// class/positional embeddings and projection width^-½·N(0, 1), conv1 as nn.Conv2d (uniform ±1/√fan_in), layer
+// norms 1 and 0, biases 0, logit_scale ln(1/0.07). Deterministic for a seed.
+TensorMap random_weights(const ClipConfig& config, uint64_t seed);
 
 // The model ready to run: load_weights, Clip::from_weights, Clip::to(device, dtype), fingerprint kept.
 Clip load_clip(const std::string& path, at::Device device = at::Device(at::kCPU), at::ScalarType dtype = at::kFloat,

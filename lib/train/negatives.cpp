@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "core/random.hpp"
 #include "core/text.hpp"
 #include "stream/embeddings.hpp"
 
@@ -71,39 +72,6 @@ std::string styled(const std::string& replacement, const std::string& occurrence
 
 std::string name_key(const std::string& name) { return text::join(name_words(name), " "); }
 
-// splitmix64: small, fast, and the same on every platform (unlike std:: distributions).
-class Rng {
-public:
-    explicit Rng(uint64_t seed) : state_(seed) {}
-    uint64_t next() {
-        uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [0, n), n > 0, without modulo bias.
-    size_t below(size_t n) {
-        const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-        uint64_t x;
-        do x = next();
-        while (x >= limit);
-        return size_t(x % n);
-    }
-    double unit() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-
-private:
-    uint64_t state_;
-};
-
-uint64_t mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 // Draws distinct elements of a pool in random order (lazy partial Fisher-Yates).
 class Drawer {
 public:
@@ -136,7 +104,7 @@ struct CandidateList {
         c.same_class = !item_class.empty() && class_name == item_class;
         c.class_name = std::move(class_name);
         c.kind = kind;
-        c.weight = c.same_class ? 1.0 + alpha : 1.0;
+        c.weight = category_weight(item_class, c, alpha);
         out.push_back(std::move(c));
         return true;
     }
@@ -440,6 +408,53 @@ void write_records(const std::vector<Record>& records, io::Sink& sink) {
         line += '\n';
         sink.write(line);
     }
+}
+
+double category_weight(const std::string& item_class, const Candidate& candidate, double alpha) {
+    const bool same = !item_class.empty() && !candidate.class_name.empty() ? item_class == candidate.class_name : candidate.same_class;
+    return same ? 1.0 + alpha : 1.0;
+}
+
+bool is_record_line(const std::string& line) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    return j.is_object() && j.contains("caption_id") && j.contains("negatives");
+}
+
+std::vector<Record> read_records(io::Source& source) {
+    std::vector<Record> records;
+    std::string line;
+    size_t number = 0;
+    while (io::read_line(source, line)) {
+        ++number;
+        if (text::trim(line).empty()) continue;
+        const std::string place = source.name() + ":" + std::to_string(number);
+        try {
+            const auto j = nlohmann::json::parse(line);
+            Record r;
+            r.id = j.at("id").get<std::string>();
+            r.caption_id = j.at("caption_id").get<std::string>();
+            r.image = j.value("image", "");
+            r.caption = j.at("caption").get<std::string>();
+            r.class_name = j.value("class", "");
+            for (const auto& n : j.at("negatives")) {
+                Candidate c;
+                c.text = n.at("text").get<std::string>();
+                c.class_name = n.value("class", "");
+                const std::string kind = n.value("kind", "released");
+                c.kind = kind == "swap" ? NegativeKind::swap
+                         : kind == "hard-swap" ? NegativeKind::hard_swap
+                         : kind == "attribute" ? NegativeKind::attribute
+                                               : NegativeKind::released;
+                c.same_class = n.value("same_class", false);
+                c.weight = n.value("weight", 1.0);
+                r.negatives.push_back(std::move(c));
+            }
+            records.push_back(std::move(r));
+        } catch (const nlohmann::json::exception& e) {
+            throw_error(ErrorCode::format, place, std::string("not a negatives record: ") + e.what());
+        }
+    }
+    return records;
 }
 
 MineStats run_mine_negatives(const MineJob& job, const Log& log) {

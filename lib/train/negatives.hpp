@@ -30,6 +30,7 @@
 
 #include "core/log.hpp"
 #include "io/sink.hpp"
+#include "io/source.hpp"
 #include "manifest/manifest.hpp"
 
 namespace dcar::train {
@@ -112,6 +113,17 @@ std::vector<Record> mine_negatives(const manifest::Manifest& manifest, const Min
 // One JSON object per line: {"id","caption_id","image","caption","class","negatives":[{"text","class","kind",
 // "same_class","weight"}]}.
 void write_records(const std::vector<Record>& records, io::Sink& sink);
+
+// The category-matching weight of a candidate for an item of class item_class (DCAR.md §4.3): 1 + alpha when
+// the candidate's class is the item's, else 1. Classes are compared exactly when both are known; otherwise the
+// candidate's own same_class flag decides.
+double category_weight(const std::string& item_class, const Candidate& candidate, double alpha);
+
+// Reads what write_records wrote (dcar-tune's input). Throws dcar::Error(format) naming the source and line for
+// a line that is not such a record; unknown kinds are read as released.
+std::vector<Record> read_records(io::Source& source);
+// Whether a line looks like a record of write_records (a JSON object with "caption_id" and "negatives").
+bool is_record_line(const std::string& line);
 
 // The whole job, as the tool runs it.
 struct MineJob {

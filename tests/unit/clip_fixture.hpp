@@ -45,7 +45,7 @@ inline ClipConfig tiny_config() {
 
 // Random weights with sensible scales (LN gains near 1, matrices ~ 1/√fan_in) so activations stay O(1) and a
 // wrong head split or a missing mask shows up as a large difference rather than hiding in noise.
-inline TensorMap random_weights(const ClipConfig& config, uint64_t seed) {
+inline TensorMap fixture_weights(const ClipConfig& config, uint64_t seed) {
     at::manual_seed(seed);
     TensorMap out;
     for (const auto& spec : clip_tensor_specs(config)) {

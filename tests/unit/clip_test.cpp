@@ -19,7 +19,7 @@ namespace {
 using nlohmann::json;
 using testing::max_abs_diff;
 using testing::min_cosine;
-using testing::random_weights;
+using testing::fixture_weights;
 using testing::tiny_config;
 
 const json& clip_data() {
@@ -68,7 +68,7 @@ const Tiny& tiny() {
     static const Tiny t = [] {
         Tiny x;
         const ClipConfig c = tiny_config();
-        x.model = Clip::from_weights(random_weights(c, 42), c);
+        x.model = Clip::from_weights(fixture_weights(c, 42), c);
         at::manual_seed(7);
         x.pixels = at::randn({2, 3, 32, 32});
         x.ids = at::zeros({3, 16}, at::kLong);

@@ -24,7 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::max_abs_diff;
-using testing::random_weights;
+using testing::fixture_weights;
 using testing::tiny_config;
 
 std::string read_file(const std::string& path) {
@@ -200,7 +200,7 @@ TEST(WeightsPython, HfErrorsUseHfNames) {
 // ---- errors on files written here ------------------------------------------------------------------------------
 
 std::string write_tiny(const std::string& name, const std::function<void(TensorMap&)>& edit) {
-    TensorMap t = random_weights(tiny_config(), 11);
+    TensorMap t = fixture_weights(tiny_config(), 11);
     edit(t);
     const std::string path = temp_dir() + name;
     write_safetensors(path, t);
@@ -245,7 +245,7 @@ TEST(WeightsErrors, HeadsNeedWidthMultipleOf64OrAnOverride) {
     ClipConfig c = tiny_config();
     c.vision_width = 96;
     c.vision_mlp_width = 384;
-    const TensorMap t = random_weights(c, 3);
+    const TensorMap t = fixture_weights(c, 3);
     expect_error([&] { weights_from_tensors(t, "odd"); }, ErrorCode::model,
                  "odd: cannot infer the number of vision attention heads: width 96 is not a multiple of 64 (OpenAI's "
                  "width / 64 rule); give it explicitly");
@@ -255,7 +255,7 @@ TEST(WeightsErrors, HeadsNeedWidthMultipleOf64OrAnOverride) {
 }
 
 TEST(WeightsErrors, ResNetTowersAreRefused) {
-    TensorMap t = random_weights(tiny_config(), 2);
+    TensorMap t = fixture_weights(tiny_config(), 2);
     t["visual.layer1.0.conv1.weight"] = at::zeros({1});
     expect_error([&] { weights_from_tensors(t, "rn50.pt"); }, ErrorCode::model,
                  "rn50.pt: ResNet image towers (RN50 and kin) are not supported; only ViT CLIP models are");
@@ -278,7 +278,7 @@ TEST(WeightsErrors, NotAWeightsFile) {
 // ---- the loader's own rules --------------------------------------------------------------------------------
 
 TEST(WeightsRules, WrappersAndIgnoredNames) {
-    TensorMap t = random_weights(tiny_config(), 5);
+    TensorMap t = fixture_weights(tiny_config(), 5);
     const std::string fp = weights_from_tensors(t, "plain").fingerprint;
     TensorMap wrapped;
     for (const auto& [n, v] : t) wrapped["module." + n] = v;
@@ -330,7 +330,7 @@ TEST(WeightsRules, ConfigsOfReleasedModelsAreInferred) {
 }
 
 TEST(WeightsRules, FingerprintSeesValuesNamesAndDtypeNot) {
-    const TensorMap t = random_weights(tiny_config(), 5);
+    const TensorMap t = fixture_weights(tiny_config(), 5);
     const std::string fp = weights_fingerprint(t);
     EXPECT_EQ(fp, weights_fingerprint(t));
     TensorMap nudged = t;

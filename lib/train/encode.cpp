@@ -1,0 +1,81 @@
+#include "train/encode.hpp"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/ops/from_blob.h>
+#include <ATen/ops/zeros.h>
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "model/tokenizer.hpp"
+
+namespace dcar::train {
+
+std::vector<int32_t> caption_tokens(const model::Tokenizer& tokenizer, const std::string& text, int64_t context,
+                                    int64_t k, bool truncate, bool* truncated) {
+    if (context - k < 3) throw Error(ErrorCode::usage, "a context of " + std::to_string(context) + " leaves no room for a caption after " + std::to_string(k) + " prompt tokens");
+    const auto encoded = tokenizer.tokenize(text, static_cast<int>(context - k), truncate);
+    if (truncated) *truncated = encoded.truncated;
+    return std::vector<int32_t>(encoded.ids.begin() + 1, encoded.ids.begin() + encoded.eot_index);
+}
+
+TextBatch make_text_batch(const std::vector<const std::vector<int32_t>*>& captions, int64_t k) {
+    TextBatch batch;
+    batch.k = k;
+    const int64_t n = static_cast<int64_t>(captions.size());
+    int64_t width = 0;
+    for (const auto* c : captions) width = std::max<int64_t>(width, 2 + k + static_cast<int64_t>(c->size()));
+    batch.ids = at::zeros({n, width}, at::kLong);
+    batch.eot = at::zeros({n}, at::kLong);
+    batch.caption = at::zeros({n, width}, at::kBool);
+    int64_t* ids = batch.ids.data_ptr<int64_t>();
+    int64_t* eot = batch.eot.data_ptr<int64_t>();
+    bool* caption = batch.caption.data_ptr<bool>();
+    for (int64_t i = 0; i < n; ++i) {
+        const auto& c = *captions[static_cast<size_t>(i)];
+        int64_t* row = ids + i * width;
+        row[0] = model::Tokenizer::sot;
+        for (size_t j = 0; j < c.size(); ++j) {
+            row[1 + k + static_cast<int64_t>(j)] = c[j];
+            caption[i * width + 1 + k + static_cast<int64_t>(j)] = true;
+        }
+        eot[i] = 1 + k + static_cast<int64_t>(c.size());
+        row[eot[i]] = model::Tokenizer::eot;
+    }
+    return batch;
+}
+
+int64_t context_slots(const PromptSet* prompts) {
+    return prompts && prompts->config.text ? prompts->config.length : 0;
+}
+
+at::Tensor encode_texts(const model::Clip& model, const TextBatch& batch, const at::Tensor& token_weights,
+                        const PromptSet* prompts) {
+    if (batch.k != context_slots(prompts))
+        throw Error(ErrorCode::internal, "text batch laid out for " + std::to_string(batch.k) + " prompt tokens, the prompts have " +
+                                             std::to_string(context_slots(prompts)));
+    const at::Tensor ids = batch.ids.to(model.device());
+    at::Tensor embeddings = model::embed_tokens(model, ids);
+    if (token_weights.defined())
+        embeddings = embeddings * token_weights.to(embeddings.device(), embeddings.scalar_type()).unsqueeze(-1);
+    if (prompts && prompts->config.text) {
+        const model::TextPrompts text = prompts->text_prompts();
+        return model::encode_text(model, embeddings, batch.eot, &text);
+    }
+    return model::encode_text(model, embeddings, batch.eot);
+}
+
+at::Tensor encode_images(const model::Clip& model, const at::Tensor& pixels, const PromptSet* prompts) {
+    if (prompts && prompts->has_visual()) {
+        const model::VisualPrompts visual = prompts->visual_prompts();
+        return model::encode_image(model, pixels, &visual);
+    }
+    return model::encode_image(model, pixels);
+}
+
+at::Tensor normalized(const at::Tensor& features) {
+    const at::Tensor x = features.to(at::kFloat);
+    return x / x.norm(2, {-1}, true);
+}
+
+}  // namespace dcar::train

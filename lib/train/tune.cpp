@@ -1,0 +1,706 @@
+#include "train/tune.hpp"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "core/text.hpp"
+#include "io/sink.hpp"
+#include "io/source.hpp"
+#include "model/preprocess.hpp"
+#include "model/safetensors.hpp"
+#include "model/tokenizer.hpp"
+#include "train/checkpoint.hpp"
+#include "train/encode.hpp"
+#include "train/negatives.hpp"
+
+namespace dcar::train {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+Method parse_method(const std::string& text) {
+    if (text == "coop") return Method::coop;
+    if (text == "vpt") return Method::vpt;
+    if (text == "maple") return Method::maple;
+    if (text == "dcar") return Method::dcar;
+    if (text == "full") return Method::full;
+    throw Error(ErrorCode::usage, "--method is coop, vpt, maple, dcar or full, not '" + text + "'");
+}
+
+const char* method_name(Method method) {
+    switch (method) {
+        case Method::coop: return "coop";
+        case Method::vpt: return "vpt";
+        case Method::maple: return "maple";
+        case Method::dcar: return "dcar";
+        case Method::full: return "full";
+    }
+    return "?";
+}
+
+TuneConfig method_defaults(Method method) {
+    TuneConfig c;
+    c.method = method;
+    switch (method) {
+        case Method::coop:
+            c.prompts = {4, 1, true, VisualMode::none, "a photo of a"};
+            c.lr = 0.002;
+            break;
+        case Method::vpt:
+            c.prompts = {2, 9, false, VisualMode::independent, ""};
+            break;
+        case Method::maple:
+            c.prompts = {2, 9, true, VisualMode::coupled, "a photo of a"};
+            break;
+        case Method::dcar:
+            c.prompts = {2, 9, true, VisualMode::coupled, "a photo of a"};
+            c.objective.lambda = 1.0;
+            c.objective.dtr = DtrMode::pair;
+            c.objective.update_table = true;
+            c.dtr_infer = "table";
+            break;
+        case Method::full:
+            c.optimizer.kind = "adamw";
+            c.optimizer.weight_decay = 0.2;
+            c.lr = 5e-4;
+            c.shots = 0;
+            c.epochs = 10;
+            c.augment = false;
+            break;
+    }
+    return c;
+}
+
+namespace {
+
+struct Example {
+    std::string item, caption_id, image, caption, class_name;
+    std::vector<Candidate> candidates;
+};
+
+std::vector<Example> read_examples(const TuneConfig& config, const Log& log) {
+    auto source = io::open_source(config.input);
+    std::string bytes, line, first;
+    while (io::read_line(*source, line)) {
+        if (first.empty() && !text::trim(line).empty()) first = line;
+        bytes += line;
+        bytes += '\n';
+    }
+    std::vector<Example> examples;
+    auto memory = io::memory_source(bytes.data(), bytes.size(), config.input);
+    if (!first.empty() && is_record_line(first)) {
+        for (auto& r : read_records(*memory)) {
+            Example e{r.id, r.caption_id, manifest::resolve_image(config.read.image_root, r.image), r.caption, r.class_name, std::move(r.negatives)};
+            examples.push_back(std::move(e));
+        }
+    } else {
+        const auto m = manifest::read_manifest(*memory, config.read, log);
+        for (const auto& item : m.items)
+            for (size_t j = 0; j < item.captions.size(); ++j)
+                examples.push_back({item.id, manifest::caption_id(item.id, j), item.image, item.captions[j], item.class_name, {}});
+    }
+    if (examples.empty()) throw_error(ErrorCode::format, config.input, "no captions to train on");
+    return examples;
+}
+
+// The training and validation examples: images (items) held out at random for validation, then up to `shots`
+// images per class, each with all of its captions.
+void split_examples(const std::vector<Example>& examples, const TuneConfig& config, std::vector<size_t>& train,
+                    std::vector<size_t>& val) {
+    std::vector<std::string> items;
+    std::map<std::string, std::string> class_of;
+    for (const auto& e : examples)
+        if (class_of.emplace(e.item, e.class_name).second) items.push_back(e.item);
+    std::sort(items.begin(), items.end());
+    Rng rng(stream_seed(config.seed, 0x7661));  // "va"
+    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
+    const auto held = static_cast<size_t>(std::llround(config.val_fraction * static_cast<double>(items.size())));
+    std::set<std::string> val_items(items.begin(), items.begin() + static_cast<long>(std::min(held, items.size())));
+    std::map<std::string, std::vector<std::string>> by_class;
+    for (size_t i = held; i < items.size(); ++i) by_class[class_of[items[i]]].push_back(items[i]);
+    std::set<std::string> train_items;
+    uint64_t class_index = 0;
+    for (auto& [name, list] : by_class) {
+        std::sort(list.begin(), list.end());
+        Rng pick(stream_seed(config.seed, 0x73686f74, class_index++));  // "shot"
+        for (size_t i = list.size(); i > 1; --i) std::swap(list[i - 1], list[pick.below(i)]);
+        const size_t take = config.shots > 0 ? std::min(list.size(), static_cast<size_t>(config.shots)) : list.size();
+        train_items.insert(list.begin(), list.begin() + static_cast<long>(take));
+    }
+    for (size_t i = 0; i < examples.size(); ++i) {
+        if (val_items.count(examples[i].item)) val.push_back(i);
+        else if (train_items.count(examples[i].item)) train.push_back(i);
+    }
+}
+
+// Decoded images, kept in memory up to a budget, with torchvision's RandomResizedCrop on demand.
+class ImageLoader {
+public:
+    ImageLoader(const model::PreprocessConfig& config, size_t budget) : config_(config), budget_(budget) {}
+
+    std::shared_ptr<const model::RgbImage> decoded(const std::string& path) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            const auto it = cache_.find(path);
+            if (it != cache_.end()) return it->second;
+        }
+        auto image = std::make_shared<const model::RgbImage>(model::decode_rgb_file(path, config_));
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (bytes_ + image->pixels.size() <= budget_) {
+            bytes_ += image->pixels.size();
+            cache_.emplace(path, image);
+        }
+        return image;
+    }
+
+    // out: 3·R·R floats. With augmentation, the crop comes from rng (scale crop_min..1 of the area, aspect
+    // 3/4..4/3 log-uniform, ten tries, then the whole image's centred largest box in range), as torchvision.
+    void load(const std::string& path, bool augment, double crop_min, Rng& rng, float* out) {
+        const auto image = decoded(path);
+        if (!augment) return model::preprocess_decoded(*image, config_, out);
+        const int w = image->width, h = image->height;
+        const double area = static_cast<double>(w) * h;
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            const double target = area * (crop_min + (1.0 - crop_min) * rng.unit());
+            const double aspect = std::exp(std::log(3.0 / 4.0) + (std::log(4.0 / 3.0) - std::log(3.0 / 4.0)) * rng.unit());
+            const int cw = static_cast<int>(std::lround(std::sqrt(target * aspect)));
+            const int ch = static_cast<int>(std::lround(std::sqrt(target / aspect)));
+            if (cw > 0 && ch > 0 && cw <= w && ch <= h) {
+                const int top = static_cast<int>(rng.below(static_cast<size_t>(h - ch + 1)));
+                const int left = static_cast<int>(rng.below(static_cast<size_t>(w - cw + 1)));
+                return model::preprocess_region(*image, left, top, cw, ch, config_, out);
+            }
+        }
+        const double ratio = static_cast<double>(w) / h;
+        int cw = w, ch = h;
+        if (ratio < 3.0 / 4.0) ch = static_cast<int>(std::lround(w / (3.0 / 4.0)));
+        else if (ratio > 4.0 / 3.0) cw = static_cast<int>(std::lround(h * (4.0 / 3.0)));
+        model::preprocess_region(*image, (w - cw) / 2, (h - ch) / 2, cw, ch, config_, out);
+    }
+
+private:
+    model::PreprocessConfig config_;
+    size_t budget_;
+    size_t bytes_ = 0;
+    std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<const model::RgbImage>> cache_;
+};
+
+// Runs body(i) for i in [0, n) on `threads` threads.
+template <class Body>
+void parallel_for(size_t n, int threads, Body body) {
+    const size_t workers = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(threads), n));
+    if (workers == 1) {
+        for (size_t i = 0; i < n; ++i) body(i);
+        return;
+    }
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> errors(workers);
+    for (size_t t = 0; t < workers; ++t)
+        pool.emplace_back([&, t] {
+            try {
+                for (size_t i = t; i < n; i += workers) body(i);
+            } catch (...) {
+                errors[t] = std::current_exception();
+            }
+        });
+    for (auto& th : pool) th.join();
+    for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+}
+
+struct TokenizedExample {
+    std::vector<int32_t> caption;
+    std::vector<std::vector<int32_t>> candidates;
+    std::vector<float> candidate_weights;
+};
+
+Json options_json(const TuneConfig& c, const std::string& backbone) {
+    Json j;
+    j["method"] = method_name(c.method);
+    j["backbone"] = backbone;
+    j["init_size"] = c.init_size;
+    j["prompt_length"] = c.prompts.length;
+    j["prompt_depth"] = c.prompts.depth;
+    j["text_prompts"] = c.prompts.text;
+    j["visual_prompts"] = visual_mode_name(c.prompts.visual);
+    j["prompt_init"] = c.prompts.init;
+    j["caa"] = c.caa.identity ? "identity" : "adapter";
+    j["caa_hidden"] = c.caa.hidden;
+    j["caa_ratio"] = c.caa.ratio;
+    j["con_mode"] = con_mode_name(c.objective.con);
+    j["lambda"] = c.objective.lambda;
+    j["cate_form"] = cate_form_name(c.objective.form);
+    j["dtr_train"] = dtr_mode_name(c.objective.dtr);
+    j["dtr_table"] = c.objective.update_table;
+    j["dtr_infer"] = c.dtr_infer;
+    j["w_min"] = c.objective.dtr_config.w_min;
+    j["w_max"] = c.objective.dtr_config.w_max;
+    j["ema"] = c.objective.dtr_config.momentum;
+    j["blank"] = blank_name(c.objective.blank);
+    j["alpha"] = c.alpha;
+    j["candidates"] = c.candidates;
+    j["weight_table"] = c.weight_table;
+    j["optimizer"] = c.optimizer.kind;
+    j["momentum"] = c.optimizer.momentum;
+    j["weight_decay"] = c.optimizer.weight_decay;
+    j["lr"] = c.lr;
+    j["warmup_lr"] = c.warmup_lr;
+    j["warmup_epochs"] = c.warmup_epochs;
+    j["epochs"] = c.epochs;
+    j["batch"] = c.batch;
+    j["shots"] = c.shots;
+    j["augment"] = c.augment;
+    j["crop_min"] = c.crop_min;
+    j["val_fraction"] = c.val_fraction;
+    j["seed"] = c.seed;
+    return j;
+}
+
+std::string padded(int v) {
+    std::string s = std::to_string(v);
+    return std::string(s.size() < 4 ? 4 - s.size() : 0, '0') + s;
+}
+
+// R@1 in both directions: each image's best caption is one of its own; each caption's best image is its own.
+std::pair<double, double> recall_at_1(const at::Tensor& images, const at::Tensor& texts, const std::vector<int64_t>& text_image) {
+    const at::Tensor sim = at::matmul(images, texts.t()).cpu();
+    const at::Tensor best_text = sim.argmax(1), best_image = sim.argmax(0);
+    int64_t i2t = 0, t2i = 0;
+    for (int64_t i = 0; i < sim.size(0); ++i) i2t += text_image[static_cast<size_t>(best_text[i].item<int64_t>())] == i;
+    for (int64_t t = 0; t < sim.size(1); ++t) t2i += best_image[t].item<int64_t>() == text_image[static_cast<size_t>(t)];
+    return {100.0 * static_cast<double>(i2t) / static_cast<double>(sim.size(0)),
+            100.0 * static_cast<double>(t2i) / static_cast<double>(sim.size(1))};
+}
+
+class Trainer {
+public:
+    Trainer(const TuneConfig& config, const Log& log) : config_(config), log_(log) {}
+
+    TuneSummary run();
+
+private:
+    void load_backbone(const CheckpointInfo* resume_from);
+    void prepare_data();
+    StepBatch make_batch(const std::vector<size_t>& indices, int epoch) ;
+    std::pair<double, double> validate();
+    void save_checkpoint(int epoch, int64_t step);
+
+    const TuneConfig& config_;
+    const Log& log_;
+    at::Device device_ = at::Device(at::kCPU);
+    model::Clip model_;
+    std::string backbone_fingerprint_;
+    std::unique_ptr<model::Tokenizer> tokenizer_;
+    std::unique_ptr<PromptSet> prompts_;
+    std::unique_ptr<Caa> caa_;
+    TokenFeatures features_;
+    WeightTable table_;
+    std::unique_ptr<Optimizer> optimizer_;
+    std::unique_ptr<ImageLoader> loader_;
+    model::PreprocessConfig preprocess_;
+    std::vector<Example> examples_;
+    std::vector<TokenizedExample> tokens_;
+    std::vector<size_t> train_, val_;
+    Json history_ = Json::array();
+    std::string previous_state_, previous_model_;
+};
+
+void Trainer::load_backbone(const CheckpointInfo* resume_from) {
+    device_ = config_.device == "auto" ? (at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU))
+                                       : model::parse_device(config_.device);
+    if (config_.method == Method::full) {
+        if (config_.dtype != "auto" && config_.dtype != "fp32")
+            throw Error(ErrorCode::usage, "--method full trains in fp32 (the optimiser updates the weights themselves)");
+        // The run's identity is its starting point; a resumed run continues from the checkpoint's own weights.
+        model::TensorMap weights;
+        model::ClipConfig size;
+        if (!config_.model.empty()) {
+            const auto loaded = model::load_weights(config_.model, config_.heads);
+            weights = loaded.tensors;
+            size = loaded.config;
+            backbone_fingerprint_ = loaded.fingerprint;
+        } else {
+            size = model::clip_config_from_spec(config_.init_size);
+            backbone_fingerprint_ = "random:" + size.describe();
+            if (!resume_from) weights = model::random_weights(size, config_.seed);
+        }
+        if (resume_from) {
+            const auto loaded = model::load_weights(resume_from->model_file, config_.heads);
+            if (loaded.config != size)
+                throw_error(ErrorCode::mismatch, resume_from->model_file, "is " + loaded.config.describe() + ", this run asks for " + size.describe());
+            weights = loaded.tensors;
+        }
+        model_ = model::Clip::from_weights(weights, size).to(device_, at::kFloat);
+        for (auto& [name, t] : model_.named_tensors()) *t = t->detach().clone().requires_grad_(true);
+    } else {
+        const at::ScalarType dtype = config_.dtype == "auto" ? (device_.is_cuda() ? at::kBFloat16 : at::kFloat)
+                                                             : model::parse_dtype(config_.dtype);
+        model_ = model::load_clip(config_.model, device_, dtype, config_.heads);
+        backbone_fingerprint_ = model_.fingerprint;
+    }
+    log_.info("model " + (config_.model.empty() ? std::string("(random init)") : config_.model) + ": " + model_.config.describe() +
+              " on " + device_.str() + " in " + model::dtype_name(model_.dtype()));
+}
+
+void Trainer::prepare_data() {
+    examples_ = read_examples(config_, log_);
+    split_examples(examples_, config_, train_, val_);
+    if (train_.size() < 2) throw_error(ErrorCode::format, config_.input, "fewer than two training captions after sampling shots");
+    // Decode every image once: bad ones are reported and their captions dropped, never fatal.
+    std::vector<size_t> all(train_);
+    all.insert(all.end(), val_.begin(), val_.end());
+    std::set<std::string> paths;
+    for (const size_t i : all) paths.insert(examples_[i].image);
+    std::vector<std::string> list(paths.begin(), paths.end());
+    std::vector<std::string> errors(list.size());
+    parallel_for(list.size(), config_.decode_threads, [&](size_t i) {
+        try {
+            if (list[i].empty()) throw Error(ErrorCode::format, "no image path");
+            loader_->decoded(list[i]);
+        } catch (const std::exception& e) {
+            errors[i] = e.what();
+        }
+    });
+    std::set<std::string> bad;
+    for (size_t i = 0; i < list.size(); ++i)
+        if (!errors[i].empty()) {
+            log_.warn("skipped image " + (list[i].empty() ? std::string("(none)") : list[i]) + ": " + errors[i]);
+            bad.insert(list[i]);
+        }
+    auto drop_bad = [&](std::vector<size_t>& v) {
+        v.erase(std::remove_if(v.begin(), v.end(), [&](size_t i) { return bad.count(examples_[i].image) > 0; }), v.end());
+    };
+    drop_bad(train_);
+    drop_bad(val_);
+    if (train_.size() < 2) throw_error(ErrorCode::format, config_.input, "fewer than two training captions with readable images");
+
+    // Tokens, once. Candidates only where the category loss uses them.
+    const int64_t context = model_.config.context_length, k = context_slots(prompts_.get());
+    const bool use_candidates = config_.objective.lambda > 0;
+    tokens_.resize(examples_.size());
+    size_t truncated = 0, with_candidates = 0;
+    std::vector<int32_t> ids;
+    for (const size_t i : all) {
+        if (bad.count(examples_[i].image)) continue;
+        const Example& e = examples_[i];
+        TokenizedExample& t = tokens_[i];
+        bool cut = false;
+        t.caption = caption_tokens(*tokenizer_, e.caption, context, k, true, &cut);
+        truncated += cut;
+        ids.insert(ids.end(), t.caption.begin(), t.caption.end());
+        if (!use_candidates) continue;
+        for (const auto& c : e.candidates) {
+            if (t.candidates.size() >= config_.candidates) break;
+            t.candidates.push_back(caption_tokens(*tokenizer_, c.text, context, k, true, &cut));
+            truncated += cut;
+            ids.insert(ids.end(), t.candidates.back().begin(), t.candidates.back().end());
+            t.candidate_weights.push_back(static_cast<float>(category_weight(e.class_name, c, config_.alpha)));
+        }
+        with_candidates += !t.candidates.empty();
+    }
+    if (use_candidates && with_candidates == 0)
+        log_.warn(config_.input + " has no candidate negatives: the category loss is inactive (run dcar-mine-negatives first)");
+    if (config_.objective.dtr != DtrMode::none || config_.objective.update_table) {
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        features_.add(model_, ids);
+        log_.info("token features: " + std::to_string(features_.size()) + " distinct BPE ids");
+    }
+    std::set<std::string> classes, images;
+    for (const size_t i : train_) classes.insert(examples_[i].class_name), images.insert(examples_[i].image);
+    log_.info("training on " + std::to_string(train_.size()) + " captions of " + std::to_string(images.size()) + " images in " +
+              std::to_string(classes.size()) + " classes" + (val_.empty() ? "" : ", validating on " + std::to_string(val_.size()) + " captions") +
+              (truncated ? "; " + std::to_string(truncated) + " texts cut to the context" : ""));
+}
+
+StepBatch Trainer::make_batch(const std::vector<size_t>& indices, int epoch) {
+    const int64_t b = static_cast<int64_t>(indices.size()), r = preprocess_.resolution;
+    StepBatch batch;
+    batch.pixels = at::empty({b, 3, r, r}, at::kFloat);
+    float* pixels = batch.pixels.data_ptr<float>();
+    parallel_for(indices.size(), config_.decode_threads, [&](size_t i) {
+        Rng rng(stream_seed(config_.seed, 0x6175670000ull + static_cast<uint64_t>(epoch), indices[i]));
+        loader_->load(examples_[indices[i]].image, config_.augment, config_.crop_min, rng, pixels + i * 3 * r * r);
+    });
+    size_t candidates = 0;
+    if (config_.objective.lambda > 0)
+        for (const size_t i : indices) candidates = std::max(candidates, tokens_[i].candidates.size());
+    batch.candidates = static_cast<int64_t>(candidates);
+    batch.weights = at::zeros({b, 1 + batch.candidates}, at::kFloat);
+    std::vector<const std::vector<int32_t>*> rows;
+    for (int64_t i = 0; i < b; ++i) {
+        const TokenizedExample& t = tokens_[indices[static_cast<size_t>(i)]];
+        rows.push_back(&t.caption);
+        batch.weights[i][0] = 1.0 + config_.alpha;
+        for (size_t j = 0; j < candidates; ++j) {
+            const bool present = j < t.candidates.size();
+            rows.push_back(present ? &t.candidates[j] : &t.caption);  // a filler row, weight 0
+            if (present) batch.weights[i][static_cast<int64_t>(j) + 1] = t.candidate_weights[j];
+        }
+    }
+    batch.texts = make_text_batch(rows, context_slots(prompts_.get()));
+    return batch;
+}
+
+std::pair<double, double> Trainer::validate() {
+    c10::InferenceMode guard;
+    std::map<std::string, int64_t> image_index;
+    std::vector<std::string> images;
+    std::vector<int64_t> text_image;
+    for (const size_t i : val_) {
+        const auto found = image_index.emplace(examples_[i].image, static_cast<int64_t>(images.size()));
+        if (found.second) images.push_back(examples_[i].image);
+        text_image.push_back(found.first->second);
+    }
+    const int64_t r = preprocess_.resolution, chunk = config_.batch;
+    std::vector<at::Tensor> image_features, text_features;
+    for (size_t start = 0; start < images.size(); start += static_cast<size_t>(chunk)) {
+        const size_t end = std::min(images.size(), start + static_cast<size_t>(chunk));
+        at::Tensor pixels = at::empty({static_cast<int64_t>(end - start), 3, r, r}, at::kFloat);
+        parallel_for(end - start, config_.decode_threads, [&](size_t i) {
+            Rng unused(0);
+            loader_->load(images[start + i], false, 1.0, unused, pixels.data_ptr<float>() + i * 3 * r * r);
+        });
+        image_features.push_back(normalized(encode_images(model_, pixels.to(device_), prompts_.get())));
+    }
+    const bool table = config_.dtr_infer == "table";
+    for (size_t start = 0; start < val_.size(); start += static_cast<size_t>(chunk)) {
+        const size_t end = std::min(val_.size(), start + static_cast<size_t>(chunk));
+        std::vector<const std::vector<int32_t>*> rows;
+        for (size_t i = start; i < end; ++i) rows.push_back(&tokens_[val_[i]].caption);
+        const TextBatch texts = make_text_batch(rows, context_slots(prompts_.get()));
+        const at::Tensor weights = table ? table_.weights_for(texts, config_.objective.dtr_config) : at::Tensor();
+        text_features.push_back(normalized(encode_texts(model_, texts, weights, prompts_.get())));
+    }
+    return recall_at_1(at::cat(image_features), at::cat(text_features), text_image);
+}
+
+void Trainer::save_checkpoint(int epoch, int64_t step) {
+    fs::create_directories(config_.output);
+    const std::string state_name = "state-epoch-" + padded(epoch) + ".safetensors";
+    model::TensorMap state = optimizer_->state();
+    if (prompts_) for (auto& [name, t] : prompts_->tensors()) state[name] = t.cpu();
+    if (caa_) for (auto& [name, t] : caa_->tensors()) state[name] = t.cpu();
+    for (auto& [name, t] : table_.tensors()) state[name] = t;
+    model::write_safetensors(config_.output + "/" + state_name, state, {{"format", "dcar-tune-state"}});
+    std::string model_name, fingerprint = backbone_fingerprint_;
+    if (config_.method == Method::full) {
+        model_name = "clip-epoch-" + padded(epoch) + ".safetensors";
+        model::TensorMap weights;
+        for (auto& [name, t] : model_.weights()) weights[name] = t.detach().cpu();
+        fingerprint = model::weights_fingerprint(weights);
+        model::write_safetensors(config_.output + "/" + model_name, weights, {{"format", "pt"}});
+        if (epoch == config_.epochs) model::write_safetensors(config_.output + "/clip.safetensors", weights, {{"format", "pt"}});
+    }
+    Json j;
+    j["format"] = "dcar-checkpoint";
+    j["version"] = 1;
+    j["method"] = method_name(config_.method);
+    j["backbone"] = {{"fingerprint", fingerprint}, {"initial", backbone_fingerprint_}, {"size", model_.config.describe()}, {"path", config_.model}};
+    j["prompts"] = {{"present", prompts_ != nullptr},
+                    {"length", config_.prompts.length},
+                    {"depth", config_.prompts.depth},
+                    {"text", config_.prompts.text},
+                    {"visual", visual_mode_name(config_.prompts.visual)},
+                    {"init", config_.prompts.init}};
+    j["caa"] = {{"identity", config_.caa.identity}, {"hidden", config_.caa.hidden}, {"ratio", config_.caa.ratio}};
+    j["dtr"] = {{"infer", config_.dtr_infer},
+                {"w_min", config_.objective.dtr_config.w_min},
+                {"w_max", config_.objective.dtr_config.w_max},
+                {"momentum", config_.objective.dtr_config.momentum}};
+    j["options"] = options_json(config_, backbone_fingerprint_);
+    j["epoch"] = epoch;
+    j["step"] = step;
+    j["state"] = state_name;
+    if (!model_name.empty()) j["model"] = model_name;
+    j["history"] = history_;
+    j["command"] = config_.command_line;
+    auto sink = io::open_sink(config_.output + "/checkpoint.json");
+    sink->write(j.dump(2) + "\n");
+    sink->commit();
+    std::error_code ec;
+    if (!previous_state_.empty() && previous_state_ != state_name) fs::remove(config_.output + "/" + previous_state_, ec);
+    if (!previous_model_.empty() && previous_model_ != model_name) fs::remove(config_.output + "/" + previous_model_, ec);
+    previous_state_ = state_name;
+    previous_model_ = model_name;
+}
+
+TuneSummary Trainer::run() {
+    if (config_.output.empty()) throw Error(ErrorCode::usage, "dcar-tune needs -o DIRECTORY for its checkpoints");
+    if (config_.batch < 2) throw Error(ErrorCode::usage, "--batch must be at least 2 (the contrastive loss compares within a batch)");
+    if (config_.epochs < 1) throw Error(ErrorCode::usage, "--epochs must be at least 1");
+    if (config_.method != Method::full && config_.model.empty()) throw Error(ErrorCode::usage, "--model is required (the frozen CLIP)");
+    if (config_.method == Method::full && config_.model.empty() && config_.init_size.empty())
+        throw Error(ErrorCode::usage, "--method full needs --model CHECKPOINT or --init-size SPEC");
+    const std::string json_path = config_.output + "/checkpoint.json";
+    std::unique_ptr<CheckpointInfo> resume;
+    if (fs::exists(json_path)) {
+        if (!config_.resume)
+            throw_error(ErrorCode::usage, config_.output, "holds a checkpoint already: add --resume to continue it, or choose another directory");
+        resume = std::make_unique<CheckpointInfo>(read_checkpoint(config_.output));
+        log_.info("resuming " + config_.output + " after epoch " + std::to_string(resume->epoch));
+    }
+    load_backbone(resume.get());
+    tokenizer_ = std::make_unique<model::Tokenizer>(config_.vocab.empty() ? model::Tokenizer::default_vocab_path() : config_.vocab);
+    preprocess_.resolution = static_cast<int>(model_.config.image_resolution);
+    loader_ = std::make_unique<ImageLoader>(preprocess_, size_t(2) << 30);
+
+    model::TensorMap state;
+    if (resume) {
+        const Json previous = Json::parse(resume->json_text);
+        const Json now = options_json(config_, backbone_fingerprint_);
+        for (const auto& [key, value] : now.items())
+            if (!previous["options"].contains(key) || previous["options"][key] != value)
+                throw_error(ErrorCode::usage, config_.output,
+                            "was trained with " + key + " = " + (previous["options"].contains(key) ? previous["options"][key].dump() : "(unset)") +
+                                ", this run has " + value.dump() + ": resume with the same options");
+        state = model::read_safetensors(resume->state_file);
+        history_ = previous["history"];
+        previous_state_ = fs::path(resume->state_file).filename().string();
+        if (!resume->model_file.empty()) previous_model_ = fs::path(resume->model_file).filename().string();
+    }
+    if (config_.method != Method::full) {
+        prompts_ = std::make_unique<PromptSet>(resume ? PromptSet::from_tensors(state, config_.prompts, model_)
+                                                      : PromptSet::create(model_, config_.prompts, tokenizer_.get(), config_.seed));
+        prompts_->to(device_);
+    }
+    if (config_.objective.lambda > 0) {
+        caa_ = std::make_unique<Caa>(resume ? Caa::from_tensors(state, config_.caa, model_.config.embed_dim)
+                                            : Caa::create(model_.config.embed_dim, config_.caa, stream_seed(config_.seed, 0xcaa)));
+        caa_->to(device_);
+    }
+    table_ = WeightTable(model_.config.vocab_size);
+    if (resume) table_ = WeightTable::from_tensors(state, resume->state_file);
+    else if (!config_.weight_table.empty()) {
+        std::string made_by;
+        table_ = load_weight_table(config_.weight_table, &made_by);
+        if (table_.vocab_size() != model_.config.vocab_size)
+            throw_error(ErrorCode::mismatch, config_.weight_table, "the table has " + std::to_string(table_.vocab_size()) + " ids, the model " + std::to_string(model_.config.vocab_size));
+        if (made_by != backbone_fingerprint_)
+            log_.warn(config_.weight_table + " was bootstrapped with model " + made_by + ", training uses " + backbone_fingerprint_);
+    }
+
+    Optimizer::Parameters parameters;
+    if (config_.method == Method::full) parameters = model_.named_tensors();
+    if (prompts_) for (auto& p : prompts_->named_tensors()) parameters.push_back(p);
+    if (caa_) for (auto& p : caa_->named_tensors()) parameters.push_back(p);
+    optimizer_ = std::make_unique<Optimizer>(parameters, config_.optimizer);
+    if (resume) optimizer_->load_state(state, resume->state_file);
+    int64_t trainable = 0;
+    for (auto& [name, t] : parameters) trainable += t->numel();
+    log_.info(std::string("method ") + method_name(config_.method) + ": " + std::to_string(trainable) + " trainable parameters");
+
+    prepare_data();
+    const Objective objective(model_, prompts_.get(), caa_.get(), &features_, &table_, config_.objective);
+    const int64_t per_epoch = static_cast<int64_t>(train_.size()) / config_.batch + (train_.size() % static_cast<size_t>(config_.batch) >= 2 ? 1 : 0);
+    const int64_t total_steps = per_epoch * config_.epochs, warmup_steps = per_epoch * config_.warmup_epochs;
+    std::unique_ptr<io::Sink> step_log;
+    if (!config_.step_log.empty()) step_log = io::open_sink(config_.step_log);
+
+    TuneSummary summary;
+    summary.checkpoint = json_path;
+    int64_t step = resume ? resume->step : 0;
+    const int first_epoch = resume ? resume->epoch : 0;
+    bool cut = false;
+    for (int epoch = first_epoch; epoch < config_.epochs && !cut; ++epoch) {
+        const auto epoch_start = std::chrono::steady_clock::now();
+        std::vector<size_t> order(train_);
+        Rng shuffle(stream_seed(config_.seed, 0x65706f6368ull, static_cast<uint64_t>(epoch)));
+        for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+        std::vector<std::vector<size_t>> batches;
+        for (size_t start = 0; start + 2 <= order.size(); start += static_cast<size_t>(config_.batch))
+            batches.emplace_back(order.begin() + static_cast<long>(start), order.begin() + static_cast<long>(std::min(order.size(), start + static_cast<size_t>(config_.batch))));
+        double sum_loss = 0, sum_con = 0, sum_cate = 0;
+        int64_t done = 0;
+        std::future<StepBatch> next = std::async(std::launch::async, [&, epoch] { return make_batch(batches[0], epoch); });
+        for (size_t bi = 0; bi < batches.size(); ++bi) {
+            const auto wait_start = std::chrono::steady_clock::now();
+            StepBatch batch = next.get();
+            if (bi + 1 < batches.size()) next = std::async(std::launch::async, [&, epoch, bi] { return make_batch(batches[bi + 1], epoch); });
+            const auto step_start = std::chrono::steady_clock::now();
+            batch.pixels = batch.pixels.to(device_);
+            const double lr = scheduled_lr(step, total_steps, warmup_steps, config_.lr, config_.warmup_lr);
+            optimizer_->zero_grad();
+            const StepLosses losses = objective.forward(batch);
+            losses.total.backward();
+            optimizer_->step(lr);
+            const double loss = losses.total.item<double>();
+            const auto end = std::chrono::steady_clock::now();
+            if (!std::isfinite(loss)) throw Error(ErrorCode::model, "the loss is " + std::to_string(loss) + " at step " + std::to_string(step + 1) + ": lower --lr");
+            sum_loss += loss, sum_con += losses.con, sum_cate += losses.cate, ++done, ++step;
+            if (step_log) {
+                Json line = {{"epoch", epoch + 1}, {"step", step}, {"lr", lr}, {"loss", loss}, {"loss_con", losses.con},
+                             {"loss_cate", losses.cate}, {"seconds", std::chrono::duration<double>(end - step_start).count()},
+                             {"data_wait", std::chrono::duration<double>(step_start - wait_start).count()}};
+                step_log->write(line.dump() + "\n");
+            }
+            log_.progress("steps", static_cast<uint64_t>(step), static_cast<uint64_t>(total_steps));
+            summary.last_loss = loss;
+            if (config_.max_steps > 0 && step >= config_.max_steps) {
+                cut = bi + 1 < batches.size();
+                if (cut) {
+                    if (next.valid()) next.wait();
+                    break;
+                }
+            }
+        }
+        summary.steps = step;
+        if (cut) {
+            log_.info("stopped after " + std::to_string(step) + " steps (--max-steps), inside epoch " + std::to_string(epoch + 1) + ": no checkpoint for it");
+            break;
+        }
+        Json entry = {{"epoch", epoch + 1}, {"loss", sum_loss / static_cast<double>(done)}, {"loss_con", sum_con / static_cast<double>(done)},
+                      {"loss_cate", sum_cate / static_cast<double>(done)},
+                      {"lr", scheduled_lr(step - 1, total_steps, warmup_steps, config_.lr, config_.warmup_lr)},
+                      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count()}};
+        std::string val_text;
+        if (!val_.empty()) {
+            const auto [i2t, t2i] = validate();
+            entry["val_r1_i2t"] = i2t;
+            entry["val_r1_t2i"] = t2i;
+            summary.val_r1_i2t = i2t, summary.val_r1_t2i = t2i;
+            char buf[64];
+            std::snprintf(buf, sizeof buf, ", val R@1 i2t %.1f t2i %.1f", i2t, t2i);
+            val_text = buf;
+        }
+        history_.push_back(entry);
+        save_checkpoint(epoch + 1, step);
+        summary.epochs_done = epoch + 1;
+        char line[160];
+        std::snprintf(line, sizeof line, "epoch %d/%d: loss %.4f (con %.4f, cate %.4f), %.1f s", epoch + 1, config_.epochs,
+                      entry["loss"].get<double>(), entry["loss_con"].get<double>(), entry["loss_cate"].get<double>(), entry["seconds"].get<double>());
+        log_.info(line + val_text);
+        if (config_.max_steps > 0 && step >= config_.max_steps) break;
+    }
+    if (step_log) step_log->commit();
+    if (resume && first_epoch >= config_.epochs) {
+        summary.epochs_done = first_epoch;
+        log_.info("nothing to do: " + config_.output + " finished all " + std::to_string(config_.epochs) + " epochs");
+    }
+    return summary;
+}
+
+}  // namespace
+
+TuneSummary run_tune(const TuneConfig& config, const Log& log) {
+    Trainer trainer(config, log);
+    return trainer.run();
+}
+
+}  // namespace dcar::train

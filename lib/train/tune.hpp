@@ -1,0 +1,77 @@
+// dcar-tune: learns prompts (coop, vpt, maple, dcar) on a frozen CLIP, or trains a whole CLIP (full), from a
+// manifest or from dcar-mine-negatives' records, with per-epoch checkpoints that a killed run resumes from
+// exactly (every random draw is a function of the seed, the epoch and the example, never of the run's history).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/log.hpp"
+#include "manifest/manifest.hpp"
+#include "model/weights.hpp"
+#include "train/objective.hpp"
+#include "train/optimizer.hpp"
+#include "train/prompts.hpp"
+
+namespace dcar::train {
+
+enum class Method { coop, vpt, maple, dcar, full };
+Method parse_method(const std::string& text);  // Error(usage)
+const char* method_name(Method method);
+
+struct TuneConfig {
+    Method method = Method::dcar;
+    std::string model;        // backbone weights (full: optional start; else init_size)
+    std::string init_size;    // full from scratch: model::clip_config_from_spec
+    std::string input = "-";  // records of dcar-mine-negatives, or any manifest (no candidates then)
+    manifest::ReadOptions read;
+    std::string output;       // checkpoint directory
+    bool resume = false;
+
+    PromptConfig prompts;
+    CaaConfig caa;
+    ObjectiveConfig objective;
+    std::string dtr_infer = "none";  // recorded for dcar-embed: "table" | "none"
+    double alpha = 0.5;              // candidates of the image's own class weigh 1 + alpha
+    size_t candidates = 5;           // at most this many candidates per caption
+    std::string weight_table;        // start the EMA table from dcar-weigh's file ("" = all ones)
+
+    OptimizerConfig optimizer;
+    double lr = 0.0035;
+    double warmup_lr = 1e-5;
+    int warmup_epochs = 1;
+    int epochs = 20;
+    int batch = 32;
+    int64_t shots = 16;       // images per class (0 = all)
+    bool augment = true;      // RandomResizedCrop(scale = crop_min..1, ratio 3/4..4/3), no flips
+    double crop_min = 0.5;
+    double val_fraction = 0;  // images held out for per-epoch validation R@1
+    uint64_t seed = 1;
+
+    std::string device = "auto";  // cpu | cuda[:N] | auto
+    std::string dtype = "auto";   // backbone compute type; auto: bf16 on CUDA, fp32 on the CPU (full: fp32)
+    model::LoadOptions heads;
+    std::string vocab;
+    int decode_threads = 1;
+    int64_t max_steps = 0;    // stop after this many steps in all (benchmarks); no checkpoint for a cut epoch
+    std::string step_log;     // JSON lines, one per step ("" = none)
+    std::string command_line; // recorded in the checkpoint
+};
+
+// Defaults per method (DCAR.md §3.3, §5, §8): coop k=4 depth 1 text only, lr 0.002; vpt k=2 depth 9
+// independent image prompts only; maple k=2 depth 9 coupled; dcar = maple + pair DTR + category loss (λ=1,
+// α=0.5) + CAA + table; full: every weight, AdamW lr 5e-4 wd 0.2, all shots, no augmentation... Callers
+// apply these first and then the user's explicit options.
+TuneConfig method_defaults(Method method);
+
+struct TuneSummary {
+    int epochs_done = 0;
+    int64_t steps = 0;
+    double last_loss = 0;
+    double val_r1_i2t = -1, val_r1_t2i = -1;
+    std::string checkpoint;
+};
+
+// Throws dcar::Error.
+TuneSummary run_tune(const TuneConfig& config, const Log& log);
+
+}  // namespace dcar::train

@@ -1,0 +1,417 @@
+// Training (lib/train): the DCAR objective on a small CLIP of the real vocabulary — a frozen backbone, gradients
+// exactly where they belong, a falling loss; token weights (DTR) and the category loss on constructed cases
+// with known answers; the optimisers against PyTorch's update rules; dcar-tune's resume equal to an
+// uninterrupted run; checkpoints refusing another backbone.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <vips/vips8>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "clip_fixture.hpp"
+#include "model/preprocess.hpp"
+#include "model/safetensors.hpp"
+#include "model/tokenizer.hpp"
+#include "model/weights.hpp"
+#include "train/checkpoint.hpp"
+#include "train/negatives.hpp"
+#include "train/objective.hpp"
+#include "train/optimizer.hpp"
+#include "train/tune.hpp"
+
+namespace dcar::train {
+namespace {
+
+namespace fs = std::filesystem;
+using model::testing::expect_error;
+
+// A small CLIP whose text side takes CLIP's real ids (vocabulary 49408), two blocks per tower.
+model::Clip small_clip(uint64_t seed = 3) {
+    const model::ClipConfig config =
+        model::clip_config_from_spec("image=32,patch=8,width=64,layers=2,text-width=64,text-layers=2,embed=32,context=24");
+    model::Clip clip = model::Clip::from_weights(model::random_weights(config, seed), config);
+    clip.fingerprint = model::weights_fingerprint(clip.weights());
+    return clip;
+}
+
+// B images of distinct colours, each with a positive and two candidates built from a few ids.
+StepBatch small_batch(int64_t k, int64_t b = 4) {
+    at::manual_seed(11);
+    StepBatch batch;
+    batch.pixels = at::randn({b, 3, 32, 32});
+    static std::vector<std::vector<int32_t>> captions;
+    captions.clear();
+    for (int64_t i = 0; i < b; ++i)
+        for (int j = 0; j < 3; ++j) captions.push_back({320, static_cast<int32_t>(1000 + 7 * i + j), 530, static_cast<int32_t>(2000 + i)});
+    std::vector<const std::vector<int32_t>*> rows;
+    for (const auto& c : captions) rows.push_back(&c);
+    batch.texts = make_text_batch(rows, k);
+    batch.candidates = 2;
+    batch.weights = at::tensor({1.5f, 1.0f, 1.5f}).repeat({b, 1}).view({b, 3});
+    return batch;
+}
+
+std::vector<int32_t> batch_ids(const StepBatch& batch) {
+    std::vector<int32_t> ids;
+    const at::Tensor masked = batch.texts.ids.masked_select(batch.texts.caption);
+    for (int64_t i = 0; i < masked.numel(); ++i) ids.push_back(static_cast<int32_t>(masked[i].item<int64_t>()));
+    return ids;
+}
+
+struct DcarParts {
+    PromptSet prompts;
+    Caa caa;
+    TokenFeatures features;
+    WeightTable table;
+    ObjectiveConfig config;
+};
+
+DcarParts dcar_parts(const model::Clip& clip, const StepBatch& batch) {
+    PromptConfig pc{2, 2, true, VisualMode::coupled, ""};
+    DcarParts p{PromptSet::create(clip, pc, nullptr, 5), Caa::create(clip.config.embed_dim, {}, 6), {}, WeightTable(clip.config.vocab_size), {}};
+    p.features.add(clip, batch_ids(batch));
+    p.config.lambda = 1.0;
+    p.config.dtr = DtrMode::pair;
+    p.config.update_table = true;
+    return p;
+}
+
+TEST(TrainObjective, BackboneStaysFrozenAndGradientsReachExactlyTheTrainableSet) {
+    model::Clip clip = small_clip();
+    const model::TensorMap before = [&] {
+        model::TensorMap copy;
+        for (const auto& [name, t] : clip.weights()) copy[name] = t.clone();
+        return copy;
+    }();
+    const StepBatch batch = small_batch(2);
+    DcarParts parts = dcar_parts(clip, batch);
+    const Objective objective(clip, &parts.prompts, &parts.caa, &parts.features, &parts.table, parts.config);
+    Optimizer::Parameters trainable = parts.prompts.named_tensors();
+    for (auto& p : parts.caa.named_tensors()) trainable.push_back(p);
+    Optimizer optimizer(trainable, {});
+    model::TensorMap prompts_before;
+    for (const auto& [name, t] : parts.prompts.tensors()) prompts_before[name] = t.clone();
+
+    optimizer.zero_grad();
+    const StepLosses losses = objective.forward(batch);
+    EXPECT_GT(losses.cate, 0);
+    losses.total.backward();
+    for (auto& [name, t] : trainable) {
+        ASSERT_TRUE(t->grad().defined()) << name << " got no gradient";
+        EXPECT_GT(t->grad().abs().sum().item<double>(), 0) << name << " has an all-zero gradient";
+    }
+    for (auto& [name, t] : clip.named_tensors()) {
+        EXPECT_FALSE(t->requires_grad()) << name;
+        EXPECT_FALSE(t->grad().defined()) << name << " received a gradient";
+    }
+    optimizer.step(0.01);
+    for (int i = 0; i < 2; ++i) {
+        optimizer.zero_grad();
+        objective.forward(batch).total.backward();
+        optimizer.step(0.01);
+    }
+    for (const auto& [name, t] : clip.weights()) EXPECT_TRUE(at::equal(t, before.at(name))) << name << " changed";
+    for (const auto& [name, t] : parts.prompts.tensors()) EXPECT_FALSE(at::equal(t, prompts_before.at(name))) << name << " did not move";
+    EXPECT_GT(parts.table.updated_ids(), 0);
+}
+
+TEST(TrainObjective, LossFallsOnATinyOverfitSet) {
+    model::Clip clip = small_clip();
+    const StepBatch batch = small_batch(2);
+    DcarParts parts = dcar_parts(clip, batch);
+    const Objective objective(clip, &parts.prompts, &parts.caa, &parts.features, &parts.table, parts.config);
+    Optimizer::Parameters trainable = parts.prompts.named_tensors();
+    for (auto& p : parts.caa.named_tensors()) trainable.push_back(p);
+    Optimizer optimizer(trainable, {});
+    double first = 0, last = 0;
+    for (int step = 0; step < 40; ++step) {
+        optimizer.zero_grad();
+        const StepLosses losses = objective.forward(batch);
+        losses.total.backward();
+        optimizer.step(0.05);
+        (step == 0 ? first : last) = losses.total.item<double>();
+    }
+    std::cout << "[ overfit ] loss " << first << " -> " << last << "\n";
+    EXPECT_LT(last, 0.5 * first);
+}
+
+TEST(TrainObjective, FullTrainingReachesEveryWeightAndTheTemperature) {
+    model::Clip clip = small_clip();
+    for (auto& [name, t] : clip.named_tensors()) *t = t->detach().clone().requires_grad_(true);
+    const StepBatch batch = small_batch(0);
+    const Objective objective(clip, nullptr, nullptr, nullptr, nullptr, {});
+    objective.forward(batch).total.backward();
+    for (auto& [name, t] : clip.named_tensors()) {
+        ASSERT_TRUE(t->grad().defined()) << name;
+        if (name != "token_embedding.weight") EXPECT_GT(t->grad().abs().sum().item<double>(), 0) << name;
+    }
+}
+
+TEST(Dtr, WeightsFromScoresKnownCase) {
+    // Caption tokens at positions 1, 2 and 4 with Δ = 1, 3, 2: mean 2, so 0.5, 1.5, 1; position 3 is not a
+    // caption token (weight 1 whatever its score); a row of zeros gets 1 everywhere.
+    const at::Tensor delta = at::tensor({0.0f, 1.0f, 3.0f, 9.0f, 2.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}).view({2, 5});
+    const at::Tensor mask = at::tensor({0, 1, 1, 0, 1, 0, 1, 1, 0, 0}).to(at::kBool).view({2, 5});
+    DtrConfig config;
+    at::Tensor w = weights_from_scores(delta, mask, config);
+    EXPECT_TRUE(at::allclose(w, at::tensor({1.0f, 0.5f, 1.5f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f}).view({2, 5})));
+    config.w_min = 0.8;
+    config.w_max = 1.2;
+    w = weights_from_scores(delta, mask, config);
+    EXPECT_TRUE(at::allclose(w, at::tensor({1.0f, 0.8f, 1.2f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f}).view({2, 5})));
+}
+
+TEST(Dtr, PairWeightsFollowTheBlankDifference) {
+    // With the anchor equal to the blank feature every Δ is 0 and every weight 1; moving the anchor along one
+    // token's feature raises exactly that token's weight above the others'.
+    model::Clip clip = small_clip();
+    TokenFeatures features;
+    features.add(clip, {1000, 1001, 1002});
+    const std::vector<int32_t> caption = {1000, 1001, 1002};
+    const TextBatch texts = make_text_batch({&caption}, 0);
+    const at::Tensor blank = normalized(at::randn({1, 32}));
+    DtrConfig config;
+    EXPECT_TRUE(at::equal(pair_weights(features, texts, blank, blank, 100.0, config), at::ones({1, 5})));
+    const at::Tensor u = features.lookup(texts.ids, texts.caption, at::kCPU);  // [1, 5, E]
+    const at::Tensor anchor = normalized(blank + 0.3 * u[0][2]);
+    const at::Tensor w = pair_weights(features, texts, anchor, blank, 100.0, config);
+    const at::Tensor delta = (at::matmul(u[0], (blank[0] - anchor[0]))).abs() * 100.0;
+    const double mean = delta.narrow(0, 1, 3).mean().item<double>();
+    for (int j = 1; j <= 3; ++j)
+        EXPECT_NEAR(w[0][j].item<double>(), std::clamp(delta[j].item<double>() / mean, 0.5, 2.0), 1e-5) << j;
+    EXPECT_EQ(w[0][0].item<float>(), 1.0f);  // SOT
+    EXPECT_EQ(w[0][4].item<float>(), 1.0f);  // EOT
+}
+
+TEST(Dtr, TableEmaIsSequentialAndInferenceNormalises) {
+    WeightTable table(49408);
+    const std::vector<int32_t> a = {500, 600, 500};
+    const TextBatch texts = make_text_batch({&a}, 1);  // [SOT, slot, 500, 600, 500, EOT]
+    const at::Tensor w = at::tensor({1.0f, 1.0f, 2.0f, 0.5f, 1.5f, 1.0f}).view({1, 6});
+    table.update(texts, w, 0.9);
+    // 500: 0.9·1 + 0.1·2 = 1.1, then 0.9·1.1 + 0.1·1.5 = 1.14; 600: 0.9 + 0.05 = 0.95.
+    EXPECT_NEAR(table.weight(500), 1.14, 1e-6);
+    EXPECT_NEAR(table.weight(600), 0.95, 1e-6);
+    EXPECT_EQ(table.count(500), 2);
+    EXPECT_EQ(table.weight(700), 1.0f);
+    const at::Tensor rows_off = at::zeros({1}, at::kBool);
+    table.update(texts, w, 0.9, rows_off);
+    EXPECT_EQ(table.count(500), 2);
+    const auto inference = table.weights_for(std::vector<int32_t>{500, 600, 700}, DtrConfig{});
+    const double mean = (1.14 + 0.95 + 1.0) / 3;
+    EXPECT_NEAR(inference[0], 1.14 / mean, 1e-6);
+    EXPECT_NEAR(inference[1], 0.95 / mean, 1e-6);
+    EXPECT_NEAR(inference[2], 1.0 / mean, 1e-6);
+    const at::Tensor batch_weights = table.weights_for(texts, DtrConfig{});
+    EXPECT_EQ(batch_weights[0][0].item<float>(), 1.0f);
+    EXPECT_EQ(batch_weights[0][1].item<float>(), 1.0f);  // the prompt slot
+    const model::TensorMap saved = table.tensors();
+    const WeightTable loaded = WeightTable::from_tensors(saved, "test");
+    EXPECT_EQ(loaded.weight(500), table.weight(500));
+    EXPECT_EQ(loaded.count(600), 1);
+}
+
+TEST(Losses, CategoryLossFormsMatchTheirFormulas) {
+    const at::Tensor z = at::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({2, 2});
+    // Image 0: positive cos 0.9, an attribute negative (same class, w 1.5) cos 0.5, a swap (w 1) cos 0.2.
+    // Image 1: positive 0.8, one swap 0.6, and an absent candidate (w 0).
+    const at::Tensor g = at::tensor({0.9f, 0.1f, 0.5f, 0.2f, 0.2f, 0.3f, 0.1f, 0.8f, 0.3f, 0.6f, 0.0f, 1.0f}).view({2, 3, 2});
+    const at::Tensor weights = at::tensor({1.5f, 1.5f, 1.0f, 1.5f, 1.0f, 0.0f}).view({2, 3});
+    const at::Tensor s = at::tensor(10.0f);
+    auto e = [](double x) { return std::exp(x); };
+    const double l0 = -std::log(e(9) / (e(9) + 1.5 * e(5) + e(2)));
+    const double l1 = -std::log(e(8) / (e(8) + e(6)));
+    EXPECT_NEAR(category_loss(z, g, weights, s, CateForm::denominator).item<double>(), (l0 + l1) / 2, 1e-5);
+    auto softplus = [](double x) { return std::log1p(std::exp(x)); };
+    const double p0 = (1.5 * softplus(5 - 9) + softplus(2 - 9)) / 2.5, p1 = softplus(6 - 8);
+    EXPECT_NEAR(category_loss(z, g, weights, s, CateForm::per_term).item<double>(), (p0 + p1) / 2, 1e-5);
+    const double g0 = -std::log(e(13.5) / (e(13.5) + e(7.5) + e(2))), g1 = -std::log(e(12) / (e(12) + e(6)));
+    EXPECT_NEAR(category_loss(z, g, weights, s, CateForm::logit).item<double>(), (g0 + g1) / 2, 1e-4);
+}
+
+TEST(Losses, ContrastiveBothDirections) {
+    const at::Tensor z = at::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({2, 2});
+    const at::Tensor h = at::tensor({0.6f, 0.8f, 0.0f, 1.0f}).view({2, 2});
+    const at::Tensor s = at::tensor(2.0f);
+    // logits = s·z·hᵀ = [[1.2, 0], [1.6, 2]].
+    auto ce = [](double pos, double other) { return -std::log(std::exp(pos) / (std::exp(pos) + std::exp(other))); };
+    const double i2t = (ce(1.2, 0) + ce(2, 1.6)) / 2, t2i = (ce(1.2, 1.6) + ce(2, 0)) / 2;
+    EXPECT_NEAR(contrastive_loss(z, h, s, ConMode::i2t).item<double>(), i2t, 1e-5);
+    EXPECT_NEAR(contrastive_loss(z, h, s, ConMode::sym).item<double>(), (i2t + t2i) / 2, 1e-5);
+}
+
+TEST(Negatives, CategoryWeightOnlyWhereTheClassMatches) {
+    Candidate same{"x", "Yorkshire Terrier", NegativeKind::attribute, false, 0};
+    Candidate other{"x", "Wheaten Terrier", NegativeKind::swap, true, 0};
+    Candidate unknown{"x", "", NegativeKind::released, false, 0};
+    EXPECT_EQ(category_weight("Yorkshire Terrier", same, 0.5), 1.5);
+    EXPECT_EQ(category_weight("Yorkshire Terrier", other, 0.5), 1.0);  // classes known: the flag is not trusted
+    EXPECT_EQ(category_weight("yorkshire terrier", same, 0.5), 1.0);  // exact names
+    EXPECT_EQ(category_weight("Yorkshire Terrier", unknown, 0.5), 1.0);
+    unknown.same_class = true;
+    EXPECT_EQ(category_weight("Yorkshire Terrier", unknown, 0.25), 1.25);
+}
+
+TEST(Optimizers, FollowPyTorchsUpdateRules) {
+    at::Tensor p = at::tensor({1.0f, -2.0f}).requires_grad_(true);
+    Optimizer sgd({{"p", &p}}, {"sgd", 0.9, 0.1});
+    // Two steps with gradient 2p: d = g + 0.1 p; buf = d, then 0.9 buf + d; p -= 0.5 buf.
+    double v0 = 1.0, buf = 0;
+    for (int step = 0; step < 2; ++step) {
+        sgd.zero_grad();
+        (p * p).sum().backward();
+        sgd.step(0.5);
+        const double d = 2 * v0 + 0.1 * v0;
+        buf = step == 0 ? d : 0.9 * buf + d;
+        v0 -= 0.5 * buf;
+    }
+    EXPECT_NEAR(p[0].item<double>(), v0, 1e-6);
+    at::Tensor m = at::tensor({1.0f, 2.0f}).view({1, 2}).requires_grad_(true);
+    at::Tensor b = at::tensor({3.0f}).requires_grad_(true);
+    Optimizer adamw({{"m", &m}, {"b", &b}}, {"adamw", 0.9, 0.5, 0.9, 0.98, 1e-6});
+    adamw.zero_grad();
+    (m.sum() + b.sum()).backward();
+    adamw.step(0.1);
+    // First AdamW step: m̂ = g, v̂ = g², so the step is lr·sign(g) (ε aside); decay only on the matrix.
+    EXPECT_NEAR(m[0][0].item<double>(), 1.0 * (1 - 0.1 * 0.5) - 0.1, 1e-5);
+    EXPECT_NEAR(b[0].item<double>(), 3.0 - 0.1, 1e-5);
+    EXPECT_NEAR(scheduled_lr(0, 100, 10, 0.01, 1e-5), 1e-5, 1e-12);
+    EXPECT_NEAR(scheduled_lr(10, 100, 10, 0.01, 1e-5), 0.01, 1e-12);
+    EXPECT_NEAR(scheduled_lr(55, 100, 10, 0.01, 1e-5), 0.005, 1e-12);
+}
+
+TEST(ModelSpec, SizesAndRandomInit) {
+    const model::ClipConfig c = model::clip_config_from_spec("image=64,patch=8,width=128,layers=3,text-width=192,embed=96");
+    EXPECT_EQ(c.vision_heads, 2);
+    EXPECT_EQ(c.text_heads, 3);
+    EXPECT_EQ(c.text_layers, 12);
+    EXPECT_EQ(c.vision_tokens(), 65);
+    expect_error([] { model::clip_config_from_spec("image=60,patch=8"); }, ErrorCode::usage, "model size: image must be a positive multiple of patch");
+    expect_error([] { model::clip_config_from_spec("depth=3"); }, ErrorCode::usage,
+                 "model size: 'depth=3' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab =N");
+    const model::ClipConfig small = model::clip_config_from_spec("image=16,patch=8,width=64,layers=1,text-width=64,text-layers=1,embed=16,context=8");
+    const auto a = model::random_weights(small, 7), b = model::random_weights(small, 7), other = model::random_weights(small, 8);
+    EXPECT_EQ(model::weights_fingerprint(a), model::weights_fingerprint(b));
+    EXPECT_NE(model::weights_fingerprint(a), model::weights_fingerprint(other));
+    EXPECT_EQ(a.size(), model::clip_tensor_specs(small).size());
+    EXPECT_NEAR(a.at("token_embedding.weight").std().item<double>(), 0.02, 0.001);
+}
+
+TEST(Augmentation, RegionOfTheWholeImageEqualsTheClipTransform) {
+    std::vector<uint8_t> rgb(64 * 64 * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 37) % 251);
+    model::PreprocessConfig config;
+    config.resolution = 32;
+    std::vector<float> expected(3 * 32 * 32), got(3 * 32 * 32);
+    model::preprocess_rgb(rgb.data(), 64, 64, config, expected.data());
+    model::RgbImage image{64, 64, rgb};
+    model::preprocess_region(image, 0, 0, 64, 64, config, got.data());
+    EXPECT_EQ(got, expected);
+    // A uniform box gives a uniform output whatever its size.
+    for (int y = 10; y < 30; ++y)
+        for (int x = 5; x < 45; ++x)
+            for (int ch = 0; ch < 3; ++ch) image.pixels[(static_cast<size_t>(y) * 64 + x) * 3 + ch] = static_cast<uint8_t>(50 * ch + 20);
+    model::preprocess_region(image, 5, 10, 40, 20, config, got.data());
+    for (int ch = 0; ch < 3; ++ch)
+        EXPECT_FLOAT_EQ(got[static_cast<size_t>(ch) * 1024 + 500], (static_cast<float>(50 * ch + 20) / 255.0f - config.mean[ch]) / config.std[ch]);
+}
+
+// --- dcar-tune end to end: a tiny data set on disk --------------------------------------------------------
+
+class TuneRun : public ::testing::Test {
+protected:
+    void SetUp() override {
+        vocab_ = DCAR_VOCAB_FILE;
+        if (!fs::exists(vocab_)) GTEST_SKIP() << "no CLIP vocabulary at " << vocab_;
+        dir_ = fs::temp_directory_path() / ("dcar-tune-test-" + std::to_string(::getpid()));
+        fs::create_directories(dir_ / "img");
+        model::Clip clip = small_clip();
+        model::write_safetensors((dir_ / "clip.safetensors").string(), clip.weights());
+        std::ofstream manifest(dir_ / "train.jsonl");
+        const char* classes[] = {"zorblat", "quindle", "mervish"};
+        for (int c = 0; c < 3; ++c)
+            for (int i = 0; i < 4; ++i) {
+                std::vector<uint8_t> pixels(40 * 36 * 3);
+                for (size_t p = 0; p < pixels.size(); ++p) pixels[p] = static_cast<uint8_t>((p % 3 == static_cast<size_t>(c) ? 180 : 40) + (p * (i + 1)) % 50);
+                const std::string path = (dir_ / "img" / (std::string(classes[c]) + std::to_string(i) + ".jpg")).string();
+                vips::VImage::new_from_memory(pixels.data(), pixels.size(), 40, 36, 3, VIPS_FORMAT_UCHAR).jpegsave(path.c_str());
+                manifest << R"({"id":")" << classes[c] << i << R"(","image":")" << path << R"(","caption":"This is a )" << classes[c]
+                         << (i % 2 ? " with a red rim." : " on a blue ground.") << R"(","class":")" << classes[c] << "\"}\n";
+            }
+    }
+    void TearDown() override {
+        std::error_code ec;
+        if (!dir_.empty()) fs::remove_all(dir_, ec);
+    }
+    TuneConfig config(const std::string& out) const {
+        TuneConfig c = method_defaults(Method::dcar);
+        c.model = (dir_ / "clip.safetensors").string();
+        c.input = (dir_ / "mined.jsonl").string();
+        c.output = (dir_ / out).string();
+        c.vocab = vocab_;
+        c.prompts.depth = 2;
+        c.epochs = 3;
+        c.batch = 4;
+        c.device = "cpu";
+        c.lr = 0.01;
+        return c;
+    }
+    void mine() const {
+        MineJob job;
+        job.manifest_path = (dir_ / "train.jsonl").string();
+        job.output = (dir_ / "mined.jsonl").string();
+        job.config.swaps = 2;
+        job.config.attributes = 1;
+        run_mine_negatives(job, Log());
+    }
+    fs::path dir_;
+    std::string vocab_;
+};
+
+TEST_F(TuneRun, ResumeEqualsAnUninterruptedRun) {
+    mine();
+    const TuneSummary whole = run_tune(config("whole"), Log());
+    EXPECT_EQ(whole.epochs_done, 3);
+    TuneConfig first = config("parts");
+    first.max_steps = 3;  // one epoch: 12 captions, batch 4
+    EXPECT_EQ(run_tune(first, Log()).epochs_done, 1);
+    TuneConfig rest = config("parts");
+    rest.resume = true;
+    EXPECT_EQ(run_tune(rest, Log()).epochs_done, 3);
+    const CheckpointInfo a = read_checkpoint((dir_ / "whole").string()), b = read_checkpoint((dir_ / "parts").string());
+    EXPECT_EQ(a.epoch, 3);
+    EXPECT_EQ(b.step, a.step);
+    const auto ta = model::read_safetensors(a.state_file), tb = model::read_safetensors(b.state_file);
+    ASSERT_EQ(ta.size(), tb.size());
+    for (const auto& [name, t] : ta) EXPECT_TRUE(at::equal(t, tb.at(name))) << name << " differs after resume";
+    EXPECT_FALSE(fs::exists(dir_ / "parts" / "state-epoch-0001.safetensors")) << "old epoch state kept";
+
+    // A resume with other options is refused, as is a fresh run over an existing checkpoint.
+    TuneConfig changed = config("parts");
+    changed.resume = true;
+    changed.lr = 0.02;
+    expect_error([&] { run_tune(changed, Log()); }, ErrorCode::usage,
+                 (dir_ / "parts").string() + ": was trained with lr = 0.01, this run has 0.02: resume with the same options");
+    expect_error([&] { run_tune(config("parts"), Log()); }, ErrorCode::usage,
+                 (dir_ / "parts").string() + ": holds a checkpoint already: add --resume to continue it, or choose another directory");
+}
+
+TEST_F(TuneRun, CheckpointPromptsLoadOnlyOnTheirBackbone) {
+    mine();
+    run_tune(config("ck"), Log());
+    const model::Clip same = model::load_clip((dir_ / "clip.safetensors").string());
+    const InferencePrompts loaded = load_inference_prompts((dir_ / "ck").string(), same);
+    EXPECT_EQ(loaded.prompts.text.size(), 2u);
+    ASSERT_TRUE(loaded.table.has_value());
+    EXPECT_GT(loaded.table->updated_ids(), 0);
+    model::Clip other = small_clip(4);
+    model::write_safetensors((dir_ / "other.safetensors").string(), other.weights());
+    const model::Clip different = model::load_clip((dir_ / "other.safetensors").string());
+    expect_error([&] { load_inference_prompts((dir_ / "ck").string(), different); }, ErrorCode::mismatch,
+                 (dir_ / "ck").string() + ": was trained on backbone " + same.fingerprint + ", this model is " + different.fingerprint);
+}
+
+}  // namespace
+}  // namespace dcar::train

@@ -1,0 +1,165 @@
+// dcar-tune: prompt learning on a frozen CLIP (coop, vpt, maple, dcar) or whole-model training (full), with
+// per-epoch checkpoints. Options that depend on the method have no fixed default: the method's defaults
+// (train::method_defaults) apply unless the option is given.
+
+#include "cli/run.hpp"
+#include "core/error.hpp"
+#include "model/runtime.hpp"
+#include "train/tune.hpp"
+
+using namespace dcar;
+
+int main(int argc, char** argv) {
+    cli::ToolSpec spec{"dcar-tune", "dcar-tune -m MODEL -o DIR [options] [INPUT]",
+                       "Learn prompts for a frozen CLIP with DCAR or a baseline, or train a whole CLIP (--method full).\n"
+                       "INPUT (default -): records from dcar-mine-negatives (candidates for the category loss), or any manifest.\n"
+                       "Method-dependent defaults are shown as [coop/vpt/maple/dcar/full]."};
+    using cli::po::value;
+    spec.options.add_options()
+        ("method", value<std::string>()->value_name("NAME")->default_value("dcar"), "coop | vpt | maple | dcar | full")
+        ("model,m", value<std::string>()->value_name("FILE"), "CLIP weights (frozen; for full: the starting point)")
+        ("init-size", value<std::string>()->value_name("SPEC"), "full from random weights: image=64,patch=8,width=192,layers=4,text-width=192,text-layers=4,embed=128,context=77")
+        ("output,o", value<std::string>()->value_name("DIR"), "checkpoint directory (checkpoint.json + state files)")
+        ("resume", "continue the checkpoint in DIR (the options must be the same)")
+        ("image-root", value<std::string>()->value_name("DIR")->default_value(""), "prefix for relative image paths")
+        ("layout", value<std::string>()->value_name("NAME")->default_value("auto"), "FDRD path rule: auto|caltech101|cars|dtd|ucf101|pets|aircraft|flowers|as-is")
+        ("prompt-length", value<int64_t>()->value_name("K"), "prompt tokens per layer [4/2/2/2/-]")
+        ("prompt-depth", value<int64_t>()->value_name("J"), "prompted layers [1/9/9/9/-]")
+        ("visual-prompts", value<std::string>()->value_name("MODE"), "none | coupled | independent [none/independent/coupled/coupled/-]")
+        ("no-text-prompts", "learn image prompts only (needs --visual-prompts independent)")
+        ("prompt-init", value<std::string>()->value_name("TEXT"), "layer-0 text prompts start from these words, or 'random' [a photo of a]")
+        ("con-mode", value<std::string>()->value_name("MODE")->default_value("sym"), "contrastive loss: sym | i2t")
+        ("lambda", value<double>()->value_name("L"), "weight of the category loss [0/0/0/1/0]")
+        ("alpha", value<double>()->value_name("A")->default_value(0.5, "0.5"), "candidates of the image's own class weigh 1+A")
+        ("cate-form", value<std::string>()->value_name("FORM")->default_value("denominator"), "category loss: denominator | per-term | logit")
+        ("caa", value<std::string>()->value_name("KIND")->default_value("adapter"), "CAA head: adapter | identity")
+        ("caa-hidden", value<int64_t>()->value_name("N")->default_value(128), "CAA bottleneck width")
+        ("caa-ratio", value<double>()->value_name("R")->default_value(0.2, "0.2"), "CAA residual ratio")
+        ("candidates", value<int>()->value_name("N")->default_value(5), "at most N candidate negatives per caption")
+        ("dtr", value<std::string>()->value_name("MODE"), "token weights in training: pair | table | none [none/none/none/pair/none]")
+        ("dtr-infer", value<std::string>()->value_name("MODE"), "token weights dcar-embed applies to captions: table | none [none/none/none/table/none]")
+        ("w-min", value<double>()->value_name("W")->default_value(0.5, "0.5"), "smallest token weight")
+        ("w-max", value<double>()->value_name("W")->default_value(2.0, "2"), "largest token weight")
+        ("ema", value<double>()->value_name("M")->default_value(0.99, "0.99"), "momentum of the token weight table")
+        ("blank", value<std::string>()->value_name("KIND")->default_value("mean"), "blank image: mean | white | black")
+        ("weight-table", value<std::string>()->value_name("FILE"), "start the token weight table from dcar-weigh's output")
+        ("optimizer", value<std::string>()->value_name("NAME"), "sgd | adamw [sgd/sgd/sgd/sgd/adamw]")
+        ("lr", value<double>()->value_name("LR"), "peak learning rate [0.002/0.0035/0.0035/0.0035/0.0005]")
+        ("momentum", value<double>()->value_name("M")->default_value(0.9, "0.9"), "SGD momentum")
+        ("weight-decay", value<double>()->value_name("WD"), "weight decay [0.0005/.../0.2]")
+        ("warmup-epochs", value<int>()->value_name("N")->default_value(1), "epochs at the constant warm-up rate")
+        ("warmup-lr", value<double>()->value_name("LR")->default_value(1e-5, "1e-5"), "warm-up learning rate")
+        ("epochs", value<int>()->value_name("N"), "epochs [20/20/20/20/10]")
+        ("batch,b", value<int>()->value_name("N")->default_value(32), "images per step")
+        ("shots", value<int64_t>()->value_name("N"), "images per class, 0 = all [16/16/16/16/0]")
+        ("no-augment", "no random resized crops (the test transform only)")
+        ("augment", "random resized crops (the default except for full)")
+        ("crop-min", value<double>()->value_name("S")->default_value(0.5, "0.5"), "smallest crop, as a fraction of the image area")
+        ("val-fraction", value<double>()->value_name("F")->default_value(0.0, "0"), "hold out this fraction of images for per-epoch validation R@1")
+        ("seed", value<uint64_t>()->value_name("N")->default_value(1), "random seed (shots, order, crops, initial prompts)")
+        ("device", value<std::string>()->value_name("DEV")->default_value("auto"), "cpu | cuda[:N] | auto")
+        ("dtype", value<std::string>()->value_name("TYPE")->default_value("auto"), "backbone compute type: auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16")
+        ("vision-heads", value<int64_t>()->value_name("N")->default_value(0), "attention heads of the image tower (0 = width/64)")
+        ("text-heads", value<int64_t>()->value_name("N")->default_value(0), "attention heads of the text tower (0 = width/64)")
+        ("vocab", value<std::string>()->value_name("FILE"), "CLIP BPE vocabulary file (default: $DCAR_VOCAB, else the installed one)")
+        ("decode-threads", value<int>()->value_name("N")->default_value(1), "image decoding threads (they prepare the next batch during a step)")
+        ("max-steps", value<int64_t>()->value_name("N")->default_value(0), "stop after N steps in all (benchmarks; an epoch cut short is not checkpointed)")
+        ("step-log", value<std::string>()->value_name("FILE"), "write one JSON line per step (loss, lr, seconds)");
+    spec.positional.add("input", 1);
+
+    return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
+        model::set_threads(c.threads);
+        const auto& a = c.args;
+        train::TuneConfig config = train::method_defaults(train::parse_method(a["method"].as<std::string>()));
+        const auto inputs = c.inputs();
+        if (inputs.size() != 1) throw Error(ErrorCode::usage, "expected one INPUT");
+        config.input = inputs[0];
+        if (!a.count("output")) throw Error(ErrorCode::usage, "-o DIR is required (checkpoints go there)");
+        config.output = a["output"].as<std::string>();
+        if (a.count("model")) config.model = a["model"].as<std::string>();
+        if (a.count("init-size")) {
+            if (config.method != train::Method::full) throw Error(ErrorCode::usage, "--init-size applies to --method full only");
+            if (a.count("model")) throw Error(ErrorCode::usage, "--init-size and --model exclude each other");
+            config.init_size = a["init-size"].as<std::string>();
+        }
+        config.resume = a.count("resume") > 0;
+        config.read.image_root = a["image-root"].as<std::string>();
+        config.read.layout = a["layout"].as<std::string>();
+
+        const bool prompt_method = config.method != train::Method::full;
+        for (const char* name : {"prompt-length", "prompt-depth", "visual-prompts", "no-text-prompts", "prompt-init", "dtr", "dtr-infer"})
+            if (a.count(name) && !prompt_method) throw Error(ErrorCode::usage, std::string("--") + name + " does not apply to --method full");
+        if (a.count("prompt-length")) config.prompts.length = a["prompt-length"].as<int64_t>();
+        if (a.count("prompt-depth")) config.prompts.depth = a["prompt-depth"].as<int64_t>();
+        if (a.count("visual-prompts")) config.prompts.visual = train::parse_visual_mode(a["visual-prompts"].as<std::string>());
+        if (a.count("no-text-prompts")) config.prompts.text = false;
+        if (a.count("prompt-init")) {
+            const std::string init = a["prompt-init"].as<std::string>();
+            config.prompts.init = init == "random" ? "" : init;
+        }
+        if (!config.prompts.text) config.prompts.init.clear();
+
+        config.objective.con = train::parse_con_mode(a["con-mode"].as<std::string>());
+        if (a.count("lambda")) config.objective.lambda = a["lambda"].as<double>();
+        config.alpha = a["alpha"].as<double>();
+        config.objective.form = train::parse_cate_form(a["cate-form"].as<std::string>());
+        const std::string caa = a["caa"].as<std::string>();
+        if (caa != "adapter" && caa != "identity") throw Error(ErrorCode::usage, "--caa is adapter or identity");
+        config.caa.identity = caa == "identity";
+        config.caa.hidden = a["caa-hidden"].as<int64_t>();
+        config.caa.ratio = a["caa-ratio"].as<double>();
+        if (a["candidates"].as<int>() < 0) throw Error(ErrorCode::usage, "--candidates must not be negative");
+        config.candidates = static_cast<size_t>(a["candidates"].as<int>());
+        if (a.count("dtr")) {
+            config.objective.dtr = train::parse_dtr_mode(a["dtr"].as<std::string>());
+            config.objective.update_table = config.objective.dtr != train::DtrMode::none;
+            if (!a.count("dtr-infer")) config.dtr_infer = config.objective.update_table ? "table" : "none";
+        }
+        if (a.count("dtr-infer")) {
+            config.dtr_infer = a["dtr-infer"].as<std::string>();
+            if (config.dtr_infer != "table" && config.dtr_infer != "none") throw Error(ErrorCode::usage, "--dtr-infer is table or none");
+            if (config.dtr_infer == "table") config.objective.update_table = true;
+        }
+        config.objective.dtr_config.w_min = a["w-min"].as<double>();
+        config.objective.dtr_config.w_max = a["w-max"].as<double>();
+        config.objective.dtr_config.momentum = a["ema"].as<double>();
+        if (!(config.objective.dtr_config.w_min > 0 && config.objective.dtr_config.w_min <= 1 && config.objective.dtr_config.w_max >= 1))
+            throw Error(ErrorCode::usage, "token weights need 0 < --w-min <= 1 <= --w-max");
+        config.objective.blank = train::parse_blank(a["blank"].as<std::string>());
+        if (a.count("weight-table")) config.weight_table = a["weight-table"].as<std::string>();
+
+        if (a.count("optimizer")) config.optimizer.kind = a["optimizer"].as<std::string>();
+        if (a.count("lr")) config.lr = a["lr"].as<double>();
+        config.optimizer.momentum = a["momentum"].as<double>();
+        if (a.count("weight-decay")) config.optimizer.weight_decay = a["weight-decay"].as<double>();
+        config.warmup_epochs = a["warmup-epochs"].as<int>();
+        config.warmup_lr = a["warmup-lr"].as<double>();
+        if (a.count("epochs")) config.epochs = a["epochs"].as<int>();
+        config.batch = a["batch"].as<int>();
+        if (a.count("shots")) config.shots = a["shots"].as<int64_t>();
+        if (a.count("augment") && a.count("no-augment")) throw Error(ErrorCode::usage, "--augment and --no-augment exclude each other");
+        if (a.count("augment")) config.augment = true;
+        if (a.count("no-augment")) config.augment = false;
+        config.crop_min = a["crop-min"].as<double>();
+        if (!(config.crop_min > 0 && config.crop_min <= 1)) throw Error(ErrorCode::usage, "--crop-min must be in (0, 1]");
+        config.val_fraction = a["val-fraction"].as<double>();
+        if (!(config.val_fraction >= 0 && config.val_fraction < 1)) throw Error(ErrorCode::usage, "--val-fraction must be in [0, 1)");
+        if (config.warmup_epochs < 0 || config.shots < 0) throw Error(ErrorCode::usage, "--warmup-epochs and --shots must not be negative");
+        config.seed = a["seed"].as<uint64_t>();
+        config.device = a["device"].as<std::string>();
+        config.dtype = a["dtype"].as<std::string>();
+        config.heads.vision_heads = a["vision-heads"].as<int64_t>();
+        config.heads.text_heads = a["text-heads"].as<int64_t>();
+        if (a.count("vocab")) config.vocab = a["vocab"].as<std::string>();
+        config.decode_threads = a["decode-threads"].as<int>();
+        if (config.decode_threads < 1) throw Error(ErrorCode::usage, "--decode-threads must be at least 1");
+        config.max_steps = a["max-steps"].as<int64_t>();
+        if (a.count("step-log")) config.step_log = a["step-log"].as<std::string>();
+        config.command_line = c.provenance.args;
+
+        const auto summary = train::run_tune(config, c.log);
+        c.log.info("checkpoint: " + summary.checkpoint + " (" + std::to_string(summary.epochs_done) + " epochs, " +
+                   std::to_string(summary.steps) + " steps)");
+        return cli::exit_ok;
+    });
+}
