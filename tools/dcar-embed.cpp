@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
         ("decode-threads", cli::po::value<int>()->default_value(1), "image decoding threads (they run ahead of the model)")
         ("vision-heads", cli::po::value<int64_t>()->default_value(0), "attention heads of the image tower (0 = width/64)")
         ("text-heads", cli::po::value<int64_t>()->default_value(0), "attention heads of the text tower (0 = width/64)")
+        ("prompts", cli::po::value<std::string>(), "encode with the learned prompts of a dcar-tune checkpoint (its directory or checkpoint.json)")
+        ("token-weights", cli::po::value<std::string>()->default_value("auto"), "captions with --prompts: table (the checkpoint's DTR weights) | none | auto (table when it has one)")
         ("vocab", cli::po::value<std::string>(), "CLIP BPE vocabulary file (default: $DCAR_VOCAB, else the one installed with dcar)")
         ("no-truncate", "reject captions longer than the context instead of cutting them")
         ("max-pixels", cli::po::value<uint64_t>()->default_value(2ull * 89478485ull), "refuse images with more pixels (decompression bombs)")
@@ -70,6 +72,8 @@ int main(int argc, char** argv) {
         config.vision_heads = c.args["vision-heads"].as<int64_t>();
         config.text_heads = c.args["text-heads"].as<int64_t>();
         config.truncate = !c.args.count("no-truncate");
+        if (c.args.count("prompts")) config.prompts = c.args["prompts"].as<std::string>();
+        config.token_weights = c.args["token-weights"].as<std::string>();
         if (c.args.count("vocab")) config.vocab = c.args["vocab"].as<std::string>();
         config.max_pixels = c.args["max-pixels"].as<uint64_t>();
         config.shrink_on_load = !c.args.count("no-shrink-on-load");

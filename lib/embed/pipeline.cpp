@@ -21,6 +21,8 @@
 #include "model/preprocess.hpp"
 #include "model/tokenizer.hpp"
 #include "model/weights.hpp"
+#include "train/checkpoint.hpp"
+#include "train/encode.hpp"
 
 namespace dcar::embed {
 
@@ -206,6 +208,19 @@ public:
         load.text_heads = config.text_heads;
         clip_ = model::load_clip(config.model, device, model::parse_dtype(config.dtype), load);
         log.info("model " + clip_.fingerprint + ": " + clip_.config.describe() + " on " + device.str() + " in " + config.dtype);
+        model_id_ = clip_.fingerprint;
+        if (!config.prompts.empty()) {
+            prompts_ = std::make_unique<train::InferencePrompts>(train::load_inference_prompts(config.prompts, clip_));
+            if (config.token_weights != "auto" && config.token_weights != "table" && config.token_weights != "none")
+                throw Error(ErrorCode::usage, "--token-weights is auto, table or none");
+            if (config.token_weights == "table" && !prompts_->table)
+                throw_error(ErrorCode::usage, config.prompts, "has no token weight table (trained without DTR)");
+            use_table_ = prompts_->table && config.token_weights != "none";
+            // Prompted embeddings live in their own space: the stream says which prompts made them, so that a
+            // zero-shot gallery and prompted queries are never compared by mistake.
+            model_id_ += "+prompts-" + model::weights_fingerprint(prompts_->prompts.tensors()).substr(5);
+            log.info("prompts " + config.prompts + (use_table_ ? " with table token weights" : ""));
+        }
         if (!is_image_kind(config.kind))
             tokenizer_ = std::make_unique<model::Tokenizer>(config.vocab.empty() ? model::Tokenizer::default_vocab_path() : config.vocab);
         preprocess_.resolution = int(clip_.config.image_resolution);
@@ -219,7 +234,7 @@ public:
         h.dtype = config_.store;
         h.modality = is_image_kind(config_.kind) ? stream::Modality::image : stream::Modality::text;
         h.normalized = config_.normalize;
-        h.model = clip_.fingerprint;
+        h.model = model_id_;
         h.provenance.push_back(config_.provenance);
         return h;
     }
@@ -263,7 +278,8 @@ private:
             if (batch_items.empty()) return;
             c10::InferenceMode guard;
             const at::Tensor input = at::from_blob(pixels.data(), {int64_t(batch_items.size()), 3, preprocess_.resolution, preprocess_.resolution}, at::kFloat);
-            write_features(model::encode_image(clip_, input.to(clip_.device())), batch_items, writer);
+            write_features(train::encode_images(clip_, input.to(clip_.device()), prompts_ ? &prompts_->prompts : nullptr),
+                           batch_items, writer);
             embedded += batch_items.size();
             done_so_far += batch_items.size();
             log_.progress("images", done_so_far, total);
@@ -288,39 +304,35 @@ private:
     uint64_t embed_captions(const std::vector<const Item*>& items, stream::EmbeddingWriter& writer, std::vector<Reject>& rejects,
                             uint64_t& done_so_far, uint64_t total) {
         const size_t batch = size_t(std::max(1, config_.batch));
-        const int context = int(clip_.config.context_length);
-        std::vector<int64_t> ids, eots;
+        const train::PromptSet* prompts = prompts_ ? &prompts_->prompts : nullptr;
+        const int64_t k = train::context_slots(prompts);
+        std::vector<std::vector<int32_t>> captions;
         std::vector<const Item*> batch_items;
         uint64_t embedded = 0;
         auto flush = [&] {
             if (batch_items.empty()) return;
             c10::InferenceMode guard;
-            const int64_t n = int64_t(batch_items.size());
-            // The causal mask makes every position after a row's EOT irrelevant: trim to the longest row.
-            const int64_t width = *std::max_element(eots.begin(), eots.end()) + 1;
-            at::Tensor all = at::from_blob(ids.data(), {n, context}, at::kLong);
-            at::Tensor tokens = all.narrow(1, 0, width).contiguous().to(clip_.device());
-            at::Tensor eot = at::from_blob(eots.data(), {n}, at::kLong).to(clip_.device());
-            write_features(model::encode_text_ids(clip_, tokens, eot), batch_items, writer);
+            std::vector<const std::vector<int32_t>*> rows;
+            for (const auto& c : captions) rows.push_back(&c);
+            const train::TextBatch texts = train::make_text_batch(rows, k);
+            const at::Tensor weights = use_table_ ? prompts_->table->weights_for(texts, prompts_->dtr) : at::Tensor();
+            write_features(train::encode_texts(clip_, texts, weights, prompts), batch_items, writer);
             embedded += batch_items.size();
             done_so_far += batch_items.size();
             log_.progress("captions", done_so_far, total);
             batch_items.clear();
-            ids.clear();
-            eots.clear();
+            captions.clear();
         };
         for (const Item* item : items) {
-            model::Tokenizer::Encoded encoded;
+            bool cut = false;
             try {
-                encoded = tokenizer_->tokenize(item->source, context, config_.truncate);
+                captions.push_back(train::caption_tokens(*tokenizer_, item->source, clip_.config.context_length, k, config_.truncate, &cut));
             } catch (const Error& e) {
                 reject(rejects, *item, e.what());
                 ++done_so_far;
                 continue;
             }
-            if (encoded.truncated) ++truncated_;
-            ids.insert(ids.end(), encoded.ids.begin(), encoded.ids.end());
-            eots.push_back(encoded.eot_index);
+            if (cut) ++truncated_;
             batch_items.push_back(item);
             if (batch_items.size() == batch) flush();
         }
@@ -336,6 +348,9 @@ private:
     const Log& log_;
     uint64_t truncated_ = 0;
     model::Clip clip_;
+    std::string model_id_;
+    std::unique_ptr<train::InferencePrompts> prompts_;
+    bool use_table_ = false;
     std::unique_ptr<model::Tokenizer> tokenizer_;
     model::PreprocessConfig preprocess_;
 };

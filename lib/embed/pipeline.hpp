@@ -34,6 +34,8 @@ struct EmbedConfig {
     int batch = 32;
     int decode_threads = 1;
     int64_t vision_heads = 0, text_heads = 0;  // for models whose heads ≠ width/64
+    std::string prompts;               // dcar-tune checkpoint: encode with its learned prompts ("" = zero-shot)
+    std::string token_weights = "auto"; // captions with prompts: table | none | auto (the checkpoint's choice)
     std::string vocab;                 // CLIP BPE vocabulary ("" = $DCAR_VOCAB, the build tree, the installed copy)
     bool truncate = true;              // captions longer than the context: cut (OpenAI's truncate=True) or reject
     uint64_t max_pixels = 2ull * 89478485ull;

@@ -25,6 +25,7 @@
 #include "model/safetensors.hpp"
 #include "model/tokenizer.hpp"
 #include "train/checkpoint.hpp"
+#include "train/dataset.hpp"
 #include "train/encode.hpp"
 #include "train/negatives.hpp"
 
@@ -87,36 +88,6 @@ TuneConfig method_defaults(Method method) {
 }
 
 namespace {
-
-struct Example {
-    std::string item, caption_id, image, caption, class_name;
-    std::vector<Candidate> candidates;
-};
-
-std::vector<Example> read_examples(const TuneConfig& config, const Log& log) {
-    auto source = io::open_source(config.input);
-    std::string bytes, line, first;
-    while (io::read_line(*source, line)) {
-        if (first.empty() && !text::trim(line).empty()) first = line;
-        bytes += line;
-        bytes += '\n';
-    }
-    std::vector<Example> examples;
-    auto memory = io::memory_source(bytes.data(), bytes.size(), config.input);
-    if (!first.empty() && is_record_line(first)) {
-        for (auto& r : read_records(*memory)) {
-            Example e{r.id, r.caption_id, manifest::resolve_image(config.read.image_root, r.image), r.caption, r.class_name, std::move(r.negatives)};
-            examples.push_back(std::move(e));
-        }
-    } else {
-        const auto m = manifest::read_manifest(*memory, config.read, log);
-        for (const auto& item : m.items)
-            for (size_t j = 0; j < item.captions.size(); ++j)
-                examples.push_back({item.id, manifest::caption_id(item.id, j), item.image, item.captions[j], item.class_name, {}});
-    }
-    if (examples.empty()) throw_error(ErrorCode::format, config.input, "no captions to train on");
-    return examples;
-}
 
 // The training and validation examples: images (items) held out at random for validation, then up to `shots`
 // images per class, each with all of its captions.
@@ -359,7 +330,7 @@ void Trainer::load_backbone(const CheckpointInfo* resume_from) {
 }
 
 void Trainer::prepare_data() {
-    examples_ = read_examples(config_, log_);
+    examples_ = read_examples(config_.input, config_.read, log_);
     split_examples(examples_, config_, train_, val_);
     if (train_.size() < 2) throw_error(ErrorCode::format, config_.input, "fewer than two training captions after sampling shots");
     // Decode every image once: bad ones are reported and their captions dropped, never fatal.
