@@ -1,4 +1,5 @@
-# bash completion for the dcar tools: dcar-cat, dcar-embed, dcar-index, dcar-mine-negatives, dcar-query, dcar-score.
+# bash completion for the dcar tools: dcar-cat, dcar-embed, dcar-index, dcar-mine-negatives, dcar-query, dcar-score,
+# dcar-world.
 #
 # Install as .../bash-completion/completions/dcar with one symbolic link per tool name (the CMake install
 # does this), or source it from ~/.bashrc. The option lists are static, copied from each tool's
@@ -14,6 +15,7 @@ _dcar_index_info_options='--json'
 _dcar_query_options='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output'
 _dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --json --per-class --plot --chunk-size -o --output --strict'
 _dcar_embed_options='-m --model --folder --manifest --text --image-root --layout -F --format --ids-out --store --no-normalize --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --no-truncate --max-pixels --no-shrink-on-load --rejects --on-error --shard --resume --part-size -o --output --force'
+_dcar_world_options='--seed --size --families --base-per-family --novel-per-family --pretrain-per-class --train-per-class --test-per-class --mention-class --mention-nuisance --pretrain-mention-class --pretrain-mention-nuisance --quality --force'
 _dcar_index_commands='build add merge info help'
 
 # Options that take a value, per tool; everything else is a flag.
@@ -26,6 +28,7 @@ _dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format
 _dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --plot --chunk-size -o --output -t --threads'
 _dcar_negatives_options='--swaps --attributes --hard-swap-p --hard-pool --class-embeddings --alpha --keep-released --seed --image-root --layout --strict -o --output'
 _dcar_negatives_valued='--swaps --attributes --hard-swap-p --hard-pool --class-embeddings --alpha --seed --image-root --layout -o --output -t --threads'
+_dcar_world_valued='--seed --size --families --base-per-family --novel-per-family --pretrain-per-class --train-per-class --test-per-class --mention-class --mention-nuisance --pretrain-mention-class --pretrain-mention-nuisance --quality -t --threads'
 _dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --max-pixels --rejects --on-error --shard --part-size -o --output -t --threads'
 
 # Path rules of FDRD manifests (dcar-embed --layout).
@@ -92,6 +95,7 @@ _dcar() {
         dcar-mine-negatives) key=negatives ;;
         dcar-query) key=query ;;
         dcar-score) key=score ;;
+        dcar-world) key=world ;;
         dcar-index)
             # The command is the first word after the tool name.
             if [[ $cword -eq 1 ]]; then
@@ -133,6 +137,8 @@ _dcar() {
                 dcar-embed::--text-heads | dcar-embed::--max-pixels | dcar-embed::--shard | dcar-embed::--part-size)
                 COMPREPLY=() ;;  # a number, or i/N
             dcar-score::-k | dcar-score::--recall-at) _dcar_words 1,5,10 1,5,10,50 ;;
+            dcar-world::--size) _dcar_words 32 64 96 128 ;;
+            dcar-world::*) COMPREPLY=() ;;  # counts, probabilities, the seed
             *:-t | *:--threads | *:-k | *:--nprobe | *:--ef | *:--chunk | *:--chunk-size | *:--train-sample | *:--seed | \
                 *:--dataset | *:--model)
                 COMPREPLY=() ;;  # a number or a name: nothing to offer
@@ -153,6 +159,10 @@ _dcar() {
     # Operands: embedding files, index files or shards. dcar-score takes none; dcar-embed takes an image list,
     # a manifest or captions, or with --folder a directory.
     [[ $tool == dcar-score ]] && return 0
+    if [[ $tool == dcar-world ]]; then
+        _dcar_dirs
+        return 0
+    fi
     if [[ $tool == dcar-embed ]] && _dcar_has_word --folder "${words[@]:1:cword-1}"; then
         _dcar_dirs
         return 0
@@ -161,4 +171,4 @@ _dcar() {
     return 0
 }
 
-complete -F _dcar dcar-cat dcar-embed dcar-index dcar-mine-negatives dcar-query dcar-score
+complete -F _dcar dcar-cat dcar-embed dcar-index dcar-mine-negatives dcar-query dcar-score dcar-world

@@ -289,7 +289,6 @@ private:
     std::vector<TokenizedExample> tokens_;
     std::vector<size_t> train_, val_;
     Json history_ = Json::array();
-    std::string previous_state_, previous_model_;
 };
 
 void Trainer::load_backbone(const CheckpointInfo* resume_from) {
@@ -505,11 +504,13 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
     auto sink = io::open_sink(config_.output + "/checkpoint.json");
     sink->write(j.dump(2) + "\n");
     sink->commit();
+    // Older epochs' files go once the new checkpoint.json is in place, including any left by a killed run.
     std::error_code ec;
-    if (!previous_state_.empty() && previous_state_ != state_name) fs::remove(config_.output + "/" + previous_state_, ec);
-    if (!previous_model_.empty() && previous_model_ != model_name) fs::remove(config_.output + "/" + previous_model_, ec);
-    previous_state_ = state_name;
-    previous_model_ = model_name;
+    for (const auto& entry : fs::directory_iterator(config_.output, ec)) {
+        const std::string name = entry.path().filename().string();
+        const bool epoch_file = name.rfind("state-epoch-", 0) == 0 || name.rfind("clip-epoch-", 0) == 0;
+        if (epoch_file && name != state_name && name != model_name) fs::remove(entry.path(), ec);
+    }
 }
 
 TuneSummary Trainer::run() {
@@ -543,8 +544,6 @@ TuneSummary Trainer::run() {
                                 ", this run has " + value.dump() + ": resume with the same options");
         state = model::read_safetensors(resume->state_file);
         history_ = previous["history"];
-        previous_state_ = fs::path(resume->state_file).filename().string();
-        if (!resume->model_file.empty()) previous_model_ = fs::path(resume->model_file).filename().string();
     }
     if (config_.method != Method::full) {
         prompts_ = std::make_unique<PromptSet>(resume ? PromptSet::from_tensors(state, config_.prompts, model_)

@@ -1,0 +1,527 @@
+// The world's classes and splits, and writing it all out (docs/WORLD.md §4, §6–§8). Images are rendered in
+// parallel (OpenMP); everything they depend on is drawn from per-image generators, so the thread count cannot
+// change a byte. The split files and world.json are built in a fixed order on one thread.
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <dirent.h>
+#include <exception>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <omp.h>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "io/sink.hpp"
+#include "io/source.hpp"
+#include "world/detail.hpp"
+#include "world/world.hpp"
+
+namespace dcar::world {
+
+namespace {
+
+using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;
+
+// Purpose tags for derive_seed: each kind of draw has its own generators.
+enum Purpose : uint64_t { purpose_classes = 1, purpose_base = 2, purpose_names = 3, purpose_scene = 4, purpose_caption = 5 };
+
+constexpr int max_per_class = 1000000;
+
+ClassAttributes combination(int code) {
+    ClassAttributes a;
+    a.parts = 3 + code / 64;
+    a.rim = (code / 16) % 4;
+    a.mark_colour = (code / 4) % 4;
+    a.mark_shape = code % 4;
+    return a;
+}
+
+void shuffle(std::vector<int>& v, detail::Rng& rng) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+}
+
+// True when every value of every class attribute occurs among `codes`.
+bool covers_all_values(const std::vector<int>& codes) {
+    for (int shift : {64, 16, 4, 1}) {
+        bool seen[values_per_attribute] = {false, false, false, false};
+        for (int code : codes) seen[(code / shift) % 4] = true;
+        for (bool s : seen)
+            if (!s) return false;
+    }
+    return true;
+}
+
+std::string invent_name(detail::Rng& rng) {
+    static const char* const onsets[] = {"b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s",
+                                         "t", "v", "z", "br", "dr", "gr", "kr", "tr", "pl", "st"};
+    static const char* const vowels[] = {"a", "e", "i", "o", "u"};
+    static const char* const codas[] = {"n", "r", "l", "s", "k", "m"};
+    const int syllables = rng.below(10) < 7 ? 2 : 3;
+    std::string name;
+    for (int i = 0; i < syllables; ++i) {
+        name += onsets[rng.below(std::size(onsets))];
+        name += vowels[rng.below(std::size(vowels))];
+        if (rng.chance(i + 1 == syllables ? 0.6 : 0.3)) name += codas[rng.below(std::size(codas))];
+    }
+    return name;
+}
+
+std::string zero_padded(int n, int width) {
+    std::string s = std::to_string(n);
+    return s.size() < size_t(width) ? std::string(width - s.size(), '0') + s : s;
+}
+
+int per_class(const WorldConfig& c, Split split) {
+    return split == Split::pretrain ? c.pretrain_per_class : split == Split::train ? c.train_per_class : c.test_per_class;
+}
+
+const Split all_splits[] = {Split::pretrain, Split::train, Split::test};
+
+// --- files ---
+
+bool exists(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+bool is_directory(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void make_directories(const std::string& path) {
+    std::string prefix;
+    for (const std::string& part : text::split(path, '/')) {
+        prefix += part;
+        if (!part.empty() && part != "." && !is_directory(prefix)) {
+            if (::mkdir(prefix.c_str(), 0777) != 0 && !(errno == EEXIST && is_directory(prefix)))
+                throw_errno(prefix, "cannot create directory");
+        }
+        prefix += '/';
+    }
+}
+
+bool directory_is_empty(const std::string& path) {
+    DIR* dir = ::opendir(path.c_str());
+    if (!dir) throw_errno(path, "cannot read directory");
+    bool empty = true;
+    while (const dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name != "." && name != "..") {
+            empty = false;
+            break;
+        }
+    }
+    ::closedir(dir);
+    return empty;
+}
+
+std::string read_file(const std::string& path) {
+    const auto source = io::open_source(path);
+    std::string text;
+    char buffer[65536];
+    while (const size_t n = source->read(buffer, sizeof buffer)) text.append(buffer, n);
+    return text;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+    const auto sink = io::open_sink(path);
+    sink->write(bytes);
+    sink->commit();
+}
+
+// A JSON document, or null when the file is missing or is not JSON.
+Json read_json(const std::string& path) {
+    if (!exists(path)) return nullptr;
+    try {
+        return Json::parse(read_file(path));
+    } catch (const Json::exception&) {
+        return nullptr;
+    }
+}
+
+// Only paths of the form the generator writes are ever removed: images/<split>/<class>/<file>.jpg.
+bool is_generated_image_path(const std::string& path) {
+    const auto parts = text::split(path, '/');
+    if (parts.size() != 4 || parts[0] != "images") return false;
+    if (parts[1] != "pretrain" && parts[1] != "train" && parts[1] != "test") return false;
+    for (const auto& p : parts)
+        if (p.empty() || p == "." || p == "..") return false;
+    return text::ends_with(parts[3], ".jpg");
+}
+
+// --- JSON ---
+
+OrderedJson options_json(const WorldConfig& c) {
+    OrderedJson o;
+    o["seed"] = c.seed;
+    o["size"] = c.size;
+    o["families"] = c.families;
+    o["base_per_family"] = c.base_per_family;
+    o["novel_per_family"] = c.novel_per_family;
+    o["pretrain_per_class"] = c.pretrain_per_class;
+    o["train_per_class"] = c.train_per_class;
+    o["test_per_class"] = c.test_per_class;
+    o["mention_class"] = c.mention_class;
+    o["mention_nuisance"] = c.mention_nuisance;
+    o["pretrain_mention_class"] = c.pretrain_mention_class;
+    o["pretrain_mention_nuisance"] = c.pretrain_mention_nuisance;
+    o["quality"] = c.quality;
+    return o;
+}
+
+OrderedJson attributes_json(const ClassAttributes& a) {
+    OrderedJson o;
+    o["parts"] = a.parts;
+    o["rim"] = rim_name(a.rim);
+    o["mark_colour"] = mark_colour_name(a.mark_colour);
+    o["mark_shape"] = mark_shape_name(a.mark_shape);
+    return o;
+}
+
+OrderedJson world_json(const WorldConfig& c, const std::vector<ClassSpec>& classes, bool complete) {
+    OrderedJson w;
+    w["generator"] = "dcar-world";
+    w["world_version"] = world_version;
+    w["definition"] = "docs/WORLD.md";
+    w["complete"] = complete;
+    w["options"] = options_json(c);
+    OrderedJson families = OrderedJson::array();
+    for (int f = 0; f < c.families; ++f) families.push_back({{"name", family_name(f)}, {"parts_are", part_noun(f)}});
+    w["families"] = families;
+    OrderedJson values;
+    values["parts"] = {3, 4, 5, 6};
+    for (const char* key : {"rim", "mark_colour", "mark_shape"}) values[key] = OrderedJson::array();
+    for (int i = 0; i < values_per_attribute; ++i) {
+        values["rim"].push_back(rim_name(i));
+        values["mark_colour"].push_back(mark_colour_name(i));
+        values["mark_shape"].push_back(mark_shape_name(i));
+    }
+    w["class_attributes"] = values;
+    OrderedJson nuisance;
+    auto list = [](const char* (*name)(int), int n) {
+        OrderedJson a = OrderedJson::array();
+        for (int i = 0; i < n; ++i) a.push_back(name(i));
+        return a;
+    };
+    nuisance["size"] = list(size_name, size_count);
+    nuisance["orientation"] = list(orientation_name, orientation_count);
+    nuisance["tint"] = list(tint_name, tint_count);
+    nuisance["position"] = list(position_name, position_count);
+    nuisance["background"] = list(background_name, background_count);
+    nuisance["pattern"] = list(pattern_name, pattern_count);
+    w["nuisance"] = nuisance;
+    OrderedJson splits;
+    for (Split s : all_splits) {
+        const bool novel = s != Split::pretrain;
+        size_t n_classes = 0;
+        for (const auto& k : classes) n_classes += k.novel == novel;
+        splits[split_name(s)] = {{"file", std::string(split_name(s)) + ".json"},
+                                 {"classes", novel ? "novel" : "base"},
+                                 {"per_class", per_class(c, s)},
+                                 {"images", n_classes * size_t(per_class(c, s))}};
+    }
+    w["splits"] = splits;
+    OrderedJson list_of_classes = OrderedJson::array();
+    for (const auto& k : classes) {
+        OrderedJson o;
+        o["name"] = k.name;
+        o["family"] = family_name(k.family);
+        o["kind"] = k.novel ? "novel" : "base";
+        const OrderedJson attributes = attributes_json(k.attributes);
+        for (const auto& [key, value] : attributes.items()) o[key] = value;
+        list_of_classes.push_back(o);
+    }
+    w["classes"] = list_of_classes;
+    return w;
+}
+
+std::string split_json(const std::vector<ImagePlan>& plans, const std::vector<ClassSpec>& classes) {
+    std::string out = "{\n";
+    for (size_t i = 0; i < plans.size(); ++i) {
+        const ImagePlan& p = plans[i];
+        const ClassSpec& k = classes[p.class_index];
+        const Nuisance& n = p.scene.nuisance;
+        OrderedJson r;
+        r["file_name"] = p.file_name;
+        r["class_name"] = k.name;
+        r["meta_category"] = family_name(k.family);
+        r["file_path"] = p.path;
+        r["positive"] = p.caption;
+        r["negative"] = OrderedJson::array();
+        OrderedJson a = attributes_json(k.attributes);
+        a["size"] = size_name(n.size);
+        a["orientation"] = orientation_name(n.orientation);
+        a["tint"] = tint_name(n.tint);
+        a["position"] = position_name(n.position);
+        a["background"] = background_name(n.background);
+        a["pattern"] = pattern_name(n.pattern);
+        r["attributes"] = a;
+        r["mentioned"] = p.description.mentioned;
+        out += "  " + Json(p.id).dump() + ": " + r.dump() + (i + 1 < plans.size() ? ",\n" : "\n");
+    }
+    return out + "}\n";
+}
+
+// "--seed 1, now 2" for the first option that differs.
+std::string option_difference(const Json& old_world, const OrderedJson& now) {
+    if (old_world.value("world_version", 0) != world_version)
+        return "world version " + std::to_string(old_world.value("world_version", 0)) + ", now " + std::to_string(world_version);
+    const Json old_options = old_world.value("options", Json::object());
+    for (const auto& [key, value] : now.items()) {
+        const auto it = old_options.find(key);
+        const Json was = it == old_options.end() ? Json() : *it;
+        if (was != Json::parse(value.dump())) {
+            std::string flag = "--" + key;
+            std::replace(flag.begin(), flag.end(), '_', '-');
+            return flag + " " + (was.is_null() ? std::string("unset") : was.dump()) + ", now " + value.dump();
+        }
+    }
+    return "other options";
+}
+
+}  // namespace
+
+void check_config(const WorldConfig& c) {
+    auto need = [](bool ok, const std::string& message) {
+        if (!ok) throw Error(ErrorCode::usage, message);
+    };
+    need(c.size >= 16 && c.size <= 1024, "--size must be between 16 and 1024");
+    need(c.families >= 1 && c.families <= max_families, "--families must be between 1 and " + std::to_string(max_families));
+    need(c.base_per_family >= 0 && c.novel_per_family >= 0, "--base-per-family and --novel-per-family must not be negative");
+    need(c.base_per_family + c.novel_per_family >= 1, "--base-per-family plus --novel-per-family must be at least 1");
+    need(c.base_per_family + c.novel_per_family <= combinations_per_family,
+         "--base-per-family plus --novel-per-family must be at most " + std::to_string(combinations_per_family) +
+             " (the attribute combinations of a family)");
+    for (const auto& [value, flag] : {std::pair<int, const char*>{c.pretrain_per_class, "--pretrain-per-class"},
+                                      {c.train_per_class, "--train-per-class"},
+                                      {c.test_per_class, "--test-per-class"}})
+        need(value >= 0 && value <= max_per_class, std::string(flag) + " must be between 0 and " + std::to_string(max_per_class));
+    for (const auto& [value, flag] : {std::pair<double, const char*>{c.mention_class, "--mention-class"},
+                                      {c.mention_nuisance, "--mention-nuisance"},
+                                      {c.pretrain_mention_class, "--pretrain-mention-class"},
+                                      {c.pretrain_mention_nuisance, "--pretrain-mention-nuisance"}})
+        need(value >= 0 && value <= 1, std::string(flag) + " must be a probability between 0 and 1");
+    need(c.quality >= 1 && c.quality <= 100, "--quality must be between 1 and 100");
+}
+
+std::vector<ClassSpec> make_classes(const WorldConfig& config) {
+    check_config(config);
+    std::vector<std::vector<int>> novel_codes(config.families), base_codes(config.families);
+    for (int f = 0; f < config.families; ++f) {
+        std::vector<int> codes(combinations_per_family);
+        std::iota(codes.begin(), codes.end(), 0);
+        detail::Rng rng(detail::derive_seed(config.seed, {purpose_classes, uint64_t(f)}));
+        shuffle(codes, rng);
+        novel_codes[f].assign(codes.begin(), codes.begin() + config.novel_per_family);
+        const std::vector<int> rest(codes.begin() + config.novel_per_family, codes.end());
+        detail::Rng base_rng(detail::derive_seed(config.seed, {purpose_base, uint64_t(f)}));
+        // Every attribute value in the family's base classes, so pretraining shows them all (up to 1000 draws).
+        for (int attempt = 0; attempt < 1000; ++attempt) {
+            std::vector<int> draw = rest;
+            shuffle(draw, base_rng);
+            draw.resize(config.base_per_family);
+            base_codes[f] = draw;
+            if (config.base_per_family < values_per_attribute || covers_all_values(draw)) break;
+        }
+    }
+
+    const std::vector<std::string>& vocabulary = caption_words();
+    std::set<std::string> taken(vocabulary.begin(), vocabulary.end());
+    detail::Rng names(detail::derive_seed(config.seed, {purpose_names}));
+    auto fresh_name = [&] {
+        while (true) {
+            std::string name = invent_name(names);
+            if (name.size() >= 5 && name.size() <= 10 && taken.insert(name).second) return name;
+        }
+    };
+    std::vector<ClassSpec> classes;
+    for (bool novel : {true, false}) {
+        for (int f = 0; f < config.families; ++f) {
+            const auto& codes = novel ? novel_codes[f] : base_codes[f];
+            for (size_t r = 0; r < codes.size(); ++r) {
+                ClassSpec k;
+                k.name = fresh_name();
+                k.family = f;
+                k.novel = novel;
+                k.rank = int(r);
+                k.attributes = combination(codes[r]);
+                classes.push_back(std::move(k));
+            }
+        }
+    }
+    return classes;
+}
+
+std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<ClassSpec>& classes, Split split) {
+    const bool novel = split != Split::pretrain;
+    const int count = per_class(config, split);
+    const int width = std::max<int>(4, int(std::to_string(std::max(0, count - 1)).size()));
+    const double p_class = novel ? config.mention_class : config.pretrain_mention_class;
+    const double p_nuisance = novel ? config.mention_nuisance : config.pretrain_mention_nuisance;
+    const std::string split_text = split_name(split);
+    std::vector<ImagePlan> plans;
+    for (size_t ci = 0; ci < classes.size(); ++ci) {
+        const ClassSpec& k = classes[ci];
+        if (k.novel != novel) continue;
+        for (int i = 0; i < count; ++i) {
+            ImagePlan p;
+            p.split = split;
+            p.class_index = ci;
+            p.number = i;
+            const std::string number = zero_padded(i, width);
+            p.id = split_text + "_" + k.name + "_" + number;
+            p.file_name = k.name + "_" + number + ".jpg";
+            p.path = "images/" + split_text + "/" + k.name + "/" + number + ".jpg";
+            p.scene.family = k.family;
+            p.scene.attributes = k.attributes;
+            // Seeded by where the image is, never by its class's attributes.
+            const uint64_t s = uint64_t(split), f = uint64_t(k.family), r = uint64_t(k.rank), n = uint64_t(i);
+            p.scene.nuisance = draw_nuisance(detail::derive_seed(config.seed, {purpose_scene, s, f, r, n}));
+            p.description = describe(p.scene, p_class, p_nuisance, detail::derive_seed(config.seed, {purpose_caption, s, f, r, n}));
+            p.caption = novel ? downstream_caption(k.name, p.description.text) : p.description.text;
+            plans.push_back(std::move(p));
+        }
+    }
+    return plans;
+}
+
+std::string GenerateStats::summary(const std::string& out_dir) const {
+    const size_t total = images[0] + images[1] + images[2];
+    std::string s = out_dir + ": " + (up_to_date ? "up to date: " : "") + std::to_string(classes) + " classes, " +
+                    std::to_string(total) + " images (" + std::to_string(images[0]) + " pretrain, " +
+                    std::to_string(images[1]) + " train, " + std::to_string(images[2]) + " test)";
+    if (!up_to_date) {
+        s += ": " + std::to_string(written) + " written, " + std::to_string(kept) + " kept";
+        if (removed) s += ", " + std::to_string(removed) + " of the replaced world removed";
+    }
+    return s;
+}
+
+GenerateStats generate_world(const GenerateJob& job, const Log& log) {
+    const WorldConfig& config = job.config;
+    check_config(config);
+    std::string out = job.out_dir;
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    if (out.empty()) throw Error(ErrorCode::usage, "empty output directory name");
+    if (out == "-") throw Error(ErrorCode::usage, "the world is a directory: OUT cannot be - (standard output)");
+
+    const std::vector<ClassSpec> classes = make_classes(config);
+    std::vector<ImagePlan> plans[3];
+    GenerateStats stats;
+    stats.classes = classes.size();
+    for (Split s : all_splits) {
+        plans[int(s)] = plan_split(config, classes, s);
+        stats.images[int(s)] = plans[int(s)].size();
+    }
+
+    if (exists(out) && !is_directory(out)) throw_error(ErrorCode::io, out, "not a directory");
+    make_directories(out);
+    const std::string world_path = out + "/world.json";
+    const Json old_world = read_json(world_path);
+    const bool ours = old_world.is_object() && old_world.value("generator", "") == "dcar-world";
+    const OrderedJson options = options_json(config);
+    const bool same = ours && old_world.value("world_version", 0) == world_version &&
+                      old_world.value("options", Json()) == Json::parse(options.dump());
+    if (!same && !job.force) {
+        if (ours)
+            throw_error(ErrorCode::mismatch, out,
+                        "holds a world made with other options (" + option_difference(old_world, options) +
+                            "); --force replaces it");
+        if (!directory_is_empty(out))
+            throw_error(ErrorCode::mismatch, out, "not empty and holds no world.json; use an empty directory, or --force");
+    }
+
+    auto path_of = [&out](const std::string& relative) { return out + "/" + relative; };
+    if (same && old_world.value("complete", false)) {
+        bool all_there = true;
+        for (Split s : all_splits) all_there = all_there && exists(path_of(std::string(split_name(s)) + ".json"));
+        for (const auto& split_plans : plans)
+            for (const ImagePlan& p : split_plans)
+                if (all_there && !exists(path_of(p.path))) all_there = false;
+        if (all_there) {
+            stats.up_to_date = true;
+            log.info(stats.summary(out));
+            return stats;
+        }
+    }
+
+    // Images the files of a world already here list: the ones the new world lacks are removed at the end.
+    std::set<std::string> old_paths;
+    if (ours) {
+        for (Split s : all_splits) {
+            const Json records = read_json(path_of(std::string(split_name(s)) + ".json"));
+            if (!records.is_object()) continue;
+            for (const auto& record : records) {
+                if (!record.is_object()) continue;
+                const std::string path = record.value("file_path", "");
+                if (is_generated_image_path(path)) old_paths.insert(path);
+            }
+        }
+    }
+
+    write_file(world_path, world_json(config, classes, false).dump(2) + "\n");
+    std::vector<const ImagePlan*> todo;
+    std::set<std::string> made_dirs;
+    for (const auto& split_plans : plans) {
+        for (const ImagePlan& p : split_plans) {
+            const std::string dir = path_of(p.path.substr(0, p.path.rfind('/')));
+            if (made_dirs.insert(dir).second) make_directories(dir);
+            // Same options: an image already there is the one we would write (files appear only whole).
+            if (same && exists(path_of(p.path)))
+                ++stats.kept;
+            else
+                todo.push_back(&p);
+        }
+    }
+
+    std::atomic<size_t> done{0};
+    std::atomic<bool> failed{false};
+    std::exception_ptr error;
+    const int64_t n_todo = int64_t(todo.size());
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int64_t i = 0; i < n_todo; ++i) {
+        if (failed) continue;
+        try {
+            const ImagePlan& p = *todo[size_t(i)];
+            const std::vector<uint8_t> rgb = render(p.scene, config.size);
+            write_file(path_of(p.path), encode_jpeg(rgb, config.size, config.size, config.quality));
+            const size_t finished = ++done;
+            if (omp_get_thread_num() == 0) log.progress("images", finished, size_t(n_todo));
+        } catch (...) {
+#pragma omp critical(dcar_world_error)
+            if (!error) error = std::current_exception();
+            failed = true;
+        }
+    }
+    if (error) std::rethrow_exception(error);
+    stats.written = done;
+
+    std::set<std::string> new_paths;
+    for (Split s : all_splits) {
+        write_file(path_of(std::string(split_name(s)) + ".json"), split_json(plans[int(s)], classes));
+        for (const ImagePlan& p : plans[int(s)]) new_paths.insert(p.path);
+    }
+    std::set<std::string> emptied;
+    for (const std::string& path : old_paths) {
+        if (new_paths.count(path)) continue;
+        if (::unlink(path_of(path).c_str()) == 0) ++stats.removed;
+        else if (errno != ENOENT) throw_errno(path_of(path), "cannot remove an image of the replaced world");
+        emptied.insert(path.substr(0, path.rfind('/')));
+    }
+    for (const std::string& dir : emptied) {
+        ::rmdir(path_of(dir).c_str());  // only succeeds when empty
+        ::rmdir(path_of(dir.substr(0, dir.rfind('/'))).c_str());
+    }
+    write_file(world_path, world_json(config, classes, true).dump(2) + "\n");
+    log.info(stats.summary(out));
+    return stats;
+}
+
+}  // namespace dcar::world

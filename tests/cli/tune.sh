@@ -1,0 +1,82 @@
+# dcar-tune, dcar-weigh and dcar-embed --prompts end to end on a tiny world: a CLIP trained from scratch with
+# --method full (which must then load like any CLIP), mined negatives, a bootstrapped token table, DCAR prompts
+# trained, resumed after kill -9 to the same bytes as an uninterrupted run, and used by dcar-embed; refusals
+# (another backbone, a directory holding a checkpoint, changed options) and a corrupt image skipped.
+source "$(dirname "$0")/lib.sh" "$@"
+[ -x "$TOOLS/dcar-tune" ] || { echo "tune: skipped (dcar-tune not built)"; exit 0; }
+/usr/bin/python3 -c "import numpy, PIL" 2>/dev/null || { echo "tune: skipped (no python3-numpy/pil)"; exit 0; }
+export DCAR_VOCAB=${DCAR_TEST_VOCAB:?DCAR_TEST_VOCAB must name the CLIP vocabulary}
+/usr/bin/python3 - <<'PY'
+import json, os
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(5)
+colours = {"zorblat": (220, 40, 40), "quindle": (40, 40, 220), "mervish": (40, 200, 40)}
+records = {}
+for name, colour in colours.items():
+    os.makedirs(f"img/{name}", exist_ok=True)
+    for i in range(6):
+        a = np.clip(np.array(colour) + rng.normal(0, 30, (36, 44, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(a).save(f"img/{name}/{i}.jpg")
+        records[f"{name}_{i}"] = {"file_name": f"{i}.jpg", "class_name": name, "file_path": f"img/{name}/{i}.jpg",
+                                  "positive": f"This is a {name}. It looks {('dark', 'bright', 'plain')[i % 3]}.", "negative": []}
+json.dump(records, open("train.json", "w"), indent=1)
+PY
+SIZE=image=32,patch=8,width=64,layers=2,text-width=64,text-layers=2,embed=32,context=32
+common=(--layout as-is --image-root "$T" --threads 1 --quiet)
+
+# full: a CLIP from scratch, saved in OpenAI's layout, loadable by every tool.
+expect_status 0 dcar-tune --method full --init-size "$SIZE" -o full --epochs 2 --batch 6 "${common[@]}" train.json
+[ -f full/clip.safetensors ] || fail "no full/clip.safetensors"
+expect_status 0 dcar-embed -m full/clip.safetensors --text --manifest train.json --quiet -o zs.dcs
+[ "$(dcar-cat -c zs.dcs)" = 18 ] || fail "zero-shot captions"
+M=full/clip.safetensors
+
+# negatives, the token table, and --explain.
+dcar-mine-negatives --quiet --layout as-is --image-root "$T" -o mined.jsonl train.json
+expect_status 0 dcar-weigh -m $M -o table.safetensors "${common[@]}" train.json
+expect_status 0 dcar-weigh --explain "This is a zorblat. It looks dark." --table table.safetensors
+[ "$(head -1 out)" = "$(printf 'position\ttoken\tid\ttable\tweight')" ] || fail "explain header: $(head -1 out)"
+[ "$(wc -l < out)" = 12 ] || fail "explain rows: $(cat out)"
+expect_status 0 dcar-weigh --explain "a dark zorblat" -m $M --image img/zorblat/0.jpg
+awk -F'\t' 'NR > 1 && ($5 < 0.5 || $5 > 2) { bad = 1 } END { exit bad }' out || fail "pair weights outside [0.5, 2]: $(cat out)"
+
+# dcar prompts: an uninterrupted run, and one killed after its first checkpoint and resumed.
+tune=(dcar-tune --method dcar -m $M --prompt-depth 2 --epochs 4 --batch 6 --lr 0.01 --weight-table table.safetensors "${common[@]}")
+expect_status 0 "${tune[@]}" -o whole mined.jsonl
+"${tune[@]}" -o parts --step-log steps.jsonl mined.jsonl &
+pid=$!
+for _ in $(seq 600); do [ -f parts/checkpoint.json ] && break; sleep 0.05; done
+kill -9 $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+[ -f parts/checkpoint.json ] || fail "no checkpoint before the kill"
+expect_status 2 "${tune[@]}" -o parts mined.jsonl
+grep -q "holds a checkpoint already: add --resume" err || fail "$(cat err)"
+expect_status 2 "${tune[@]}" -o parts --resume --seed 2 mined.jsonl
+grep -q "was trained with seed = 1, this run has 2" err || fail "$(cat err)"
+expect_status 0 "${tune[@]}" -o parts --resume mined.jsonl
+cmp whole/state-epoch-0004.safetensors parts/state-epoch-0004.safetensors || fail "resumed run differs from the uninterrupted one"
+[ "$(ls parts | grep -c '^state-epoch')" = 1 ] || fail "old epoch states left: $(ls parts)"
+expect_status 0 "${tune[@]}" -o parts --resume mined.jsonl   # finished: nothing to do
+
+# dcar-embed with the prompts: both sides carry the prompts' id; another backbone is refused.
+expect_status 0 dcar-embed -m $M --prompts whole --quiet --manifest train.json --layout as-is --image-root "$T" -o img.dcs
+expect_status 0 dcar-embed -m $M --prompts whole --quiet --text --manifest train.json -o txt.dcs
+grep -q '"model": "clip-[0-9a-f]*+prompts-[0-9a-f]*"' <(dcar-cat --header img.dcs) || fail "image stream lacks the prompts id"
+[ "$(dcar-cat --header img.dcs | grep '"model"')" = "$(dcar-cat --header txt.dcs | grep '"model"')" ] || fail "image and text ids differ"
+cmp -s <(dcar-cat txt.dcs | head -c 2000) <(dcar-cat zs.dcs | head -c 2000) && fail "prompts changed nothing"
+expect_status 0 dcar-score --images img.dcs --texts txt.dcs --quiet -o score.json
+dcar-tune --method full --init-size "$SIZE" -o other --epochs 1 --batch 6 --seed 9 "${common[@]}" train.json
+expect_status 1 dcar-embed --quiet -m other/clip.safetensors --prompts whole --text --manifest train.json -o x.dcs
+expect_err_line "was trained on backbone"
+expect_status 2 dcar-embed -m $M --prompts full --text --manifest train.json -o x.dcs
+grep -q "holds a whole model (--method full), not prompts" err || fail "$(cat err)"
+
+# A corrupt image: reported and left out by dcar-tune (exit 0) and dcar-weigh (exit 3).
+echo "not a jpeg" > img/zorblat/5.jpg
+expect_status 0 dcar-tune --method coop -m $M -o coop --epochs 1 --batch 6 --threads 1 --layout as-is --image-root "$T" train.json
+grep -q "skipped image .*zorblat/5.jpg" err || fail "corrupt image not reported: $(cat err)"
+expect_status 3 dcar-weigh -m $M -o t2.safetensors "${common[@]}" train.json
+expect_status 2 dcar-tune -m $M train.json
+grep -q -- "-o DIR is required" err || fail "$(cat err)"
+echo "tune: ok"

@@ -1,0 +1,112 @@
+# dcar-world: usage and documentation (as usage.sh checks the other tools), a small world with its summary
+# line and files, byte-identical reruns, the no-op rerun, refusal and --force, the error lines, and the
+# world read back through another tool with --layout as-is --image-root.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh" "$@"
+if [ ! -x "$TOOLS/dcar-world" ]; then
+  echo "world: dcar-world not built (no libvips): skipped"
+  exit 0
+fi
+
+# --help, --version, a bad option, and every option in the man page and completions.
+expect_status 0 dcar-world --help
+grep -q "^usage: dcar-world" out || fail "--help lacks a usage line"
+[ ! -s err ] || fail "--help wrote to stderr"
+expect_status 0 dcar-world --version
+grep -q "^dcar-world [0-9]" out || fail "--version"
+expect_status 2 dcar-world --no-such-option
+grep -q "usage: dcar-world" err || fail "bad option without usage on stderr"
+[ ! -s out ] || fail "bad option wrote to stdout"
+for opt in $(dcar-world --dump-options); do
+  grep -qF -- "\\-\\-${opt#--}" "$SRC/man/dcar-world.1" || grep -qF -- "$opt" "$SRC/man/dcar-world.1" || fail "$opt missing from man/dcar-world.1"
+  grep -qF -- "$opt" "$SRC/completions/dcar.bash" || fail "$opt missing from completions/dcar.bash"
+  grep -qF -- "$opt" "$SRC/completions/_dcar" || fail "$opt missing from completions/_dcar"
+done
+if ldd "$TOOLS/dcar-world" | grep -qiE 'libtorch|libc10'; then fail "dcar-world links LibTorch"; fi
+
+# A small world: 2 families × (4 base + 2 novel) classes.
+small="--families 2 --base-per-family 4 --novel-per-family 2 --pretrain-per-class 3 --train-per-class 3 --test-per-class 2 --size 32"
+expect_status 0 dcar-world $small w
+[ "$(cat err)" = "dcar-world: w: 12 classes, 44 images (24 pretrain, 12 train, 8 test): 44 written, 0 kept" ] \
+  || fail "summary: $(cat err)"
+[ ! -s out ] || fail "wrote to stdout"
+for f in world.json pretrain.json train.json test.json; do [ -s "w/$f" ] || fail "no w/$f"; done
+[ "$(find w/images -name '*.jpg' | wc -l)" = 44 ] || fail "image count"
+[ -z "$(find w -name '.*.tmp.*')" ] || fail "temporary files left"
+
+/usr/bin/python3 - w <<'PY' || fail "split files"
+import json, os, sys
+root = sys.argv[1]
+world = json.load(open(f"{root}/world.json"))
+assert world["complete"] is True and world["generator"] == "dcar-world"
+novel = {c["name"] for c in world["classes"] if c["kind"] == "novel"}
+base = {c["name"] for c in world["classes"] if c["kind"] == "base"}
+assert len(novel) == 4 and len(base) == 8
+for split, classes, n in (("pretrain", base, 3), ("train", novel, 3), ("test", novel, 2)):
+    records = json.load(open(f"{root}/{split}.json"))
+    assert len(records) == len(classes) * n, split
+    for key, r in records.items():
+        assert r["class_name"] in classes and os.path.isfile(os.path.join(root, r["file_path"])), key
+        assert r["negative"] == []
+        if split == "pretrain":
+            assert not r["positive"].startswith("This is a"), r["positive"]
+        else:
+            assert r["positive"].startswith(f"This is a {r['class_name']}. "), r["positive"]
+text = open(f"{root}/pretrain.json").read()
+assert not any(name in text for name in novel), "a novel class name in pretrain.json"
+PY
+
+# The same options elsewhere, quietly, with one thread: the same bytes.
+expect_status 0 dcar-world -q -t 1 $small w2
+[ ! -s err ] || fail "stderr with -q: $(cat err)"
+diff -r w w2 >/dev/null || fail "two runs differ"
+
+# Again into w: nothing to do.
+expect_status 0 dcar-world $small w
+[ "$(cat err)" = "dcar-world: w: up to date: 12 classes, 44 images (24 pretrain, 12 train, 8 test)" ] || fail "rerun: $(cat err)"
+# An image lost: made again.
+rm "w/$(/usr/bin/python3 -c 'import json; print(next(iter(json.load(open("w/test.json")).values()))["file_path"])')"
+expect_status 0 dcar-world $small w
+grep -qF ": 1 written, 43 kept" err || fail "resume: $(cat err)"
+diff -r w w2 >/dev/null || fail "resumed world differs"
+
+# Other options: refused in one line, then replaced with --force (another seed names every class anew).
+expect_status 1 dcar-world $small --seed 2 w
+expect_err_line "dcar-world: w: holds a world made with other options (--seed 1, now 2); --force replaces it"
+expect_status 0 dcar-world $small --seed 2 --force w
+grep -qF ": 44 written, 0 kept, 44 of the replaced world removed" err || fail "--force: $(cat err)"
+[ "$(find w/images -name '*.jpg' | wc -l)" = 44 ] || fail "stale images after --force"
+! diff -r w w2 >/dev/null || fail "another seed gave the same world"
+
+# Errors.
+expect_status 2 dcar-world --size 8 w3
+[ "$(head -1 err)" = "dcar-world: --size must be between 16 and 1024" ] || fail "bad --size: $(cat err)"
+expect_status 2 dcar-world --mention-class 2 w3
+[ "$(head -1 err)" = "dcar-world: --mention-class must be a probability between 0 and 1" ] || fail "bad probability: $(cat err)"
+expect_status 2 dcar-world
+[ "$(head -1 err)" = "dcar-world: expected one output directory OUT" ] || fail "no OUT: $(cat err)"
+expect_status 2 dcar-world a b
+expect_status 2 dcar-world -
+[ ! -e w3 ] || fail "a usage error created OUT"
+echo text > plain_file
+expect_status 1 dcar-world $small plain_file
+expect_err_line "dcar-world: plain_file: not a directory"
+mkdir other && echo keep > other/notes.txt
+expect_status 1 dcar-world $small other
+expect_err_line "dcar-world: other: not empty and holds no world.json; use an empty directory, or --force"
+expect_status 0 dcar-world -q $small --force other
+[ "$(cat other/notes.txt)" = keep ] || fail "--force touched a file that is not the world's"
+
+# Another tool reads the splits with --layout as-is --image-root OUT.
+if [ -x "$TOOLS/dcar-mine-negatives" ]; then
+  expect_status 0 dcar-mine-negatives -q --strict --layout as-is --image-root w2 w2/train.json
+  [ "$(wc -l <out)" = 12 ] || fail "dcar-mine-negatives read $(wc -l <out) records"
+  /usr/bin/python3 - out <<'PY' || fail "images through the manifest reader"
+import json, os, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    assert os.path.isfile(r["image"]), r["image"]
+    assert any(n["kind"] == "swap" for n in r["negatives"]), r
+PY
+fi
+echo "world: ok"
