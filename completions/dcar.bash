@@ -1,5 +1,5 @@
 # bash completion for the dcar tools: dcar-cat, dcar-embed, dcar-index, dcar-mine-negatives, dcar-query, dcar-score,
-# dcar-world.
+# dcar-tune, dcar-weigh, dcar-world.
 #
 # Install as .../bash-completion/completions/dcar with one symbolic link per tool name (the CMake install
 # does this), or source it from ~/.bashrc. The option lists are static, copied from each tool's
@@ -14,7 +14,7 @@ _dcar_index_merge_options='-o --output'
 _dcar_index_info_options='--json'
 _dcar_query_options='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output'
 _dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --json --per-class --plot --chunk-size -o --output --strict'
-_dcar_embed_options='-m --model --folder --manifest --text --image-root --layout -F --format --ids-out --store --no-normalize --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --no-truncate --max-pixels --no-shrink-on-load --rejects --on-error --shard --resume --part-size -o --output --force'
+_dcar_embed_options='-m --model --folder --manifest --text --image-root --layout -F --format --ids-out --store --no-normalize --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --no-truncate --max-pixels --no-shrink-on-load --rejects --on-error --shard --resume --part-size --prompts --token-weights -o --output --force'
 _dcar_world_options='--seed --size --families --base-per-family --novel-per-family --pretrain-per-class --train-per-class --test-per-class --mention-class --mention-nuisance --pretrain-mention-class --pretrain-mention-nuisance --quality --force'
 _dcar_index_commands='build add merge info help'
 
@@ -29,7 +29,11 @@ _dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model
 _dcar_negatives_options='--swaps --attributes --hard-swap-p --hard-pool --class-embeddings --alpha --keep-released --seed --image-root --layout --strict -o --output'
 _dcar_negatives_valued='--swaps --attributes --hard-swap-p --hard-pool --class-embeddings --alpha --seed --image-root --layout -o --output -t --threads'
 _dcar_world_valued='--seed --size --families --base-per-family --novel-per-family --pretrain-per-class --train-per-class --test-per-class --mention-class --mention-nuisance --pretrain-mention-class --pretrain-mention-nuisance --quality -t --threads'
-_dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --max-pixels --rejects --on-error --shard --part-size -o --output -t --threads'
+_dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --max-pixels --rejects --on-error --shard --part-size --prompts --token-weights -o --output -t --threads'
+_dcar_tune_options='--method -m --model --init-size -o --output --resume --image-root --layout --prompt-length --prompt-depth --visual-prompts --no-text-prompts --prompt-init --con-mode --lambda --alpha --cate-form --caa --caa-hidden --caa-ratio --candidates --dtr --dtr-infer --w-min --w-max --ema --blank --weight-table --optimizer --lr --momentum --weight-decay --warmup-epochs --warmup --warmup-lr --epochs -b --batch --shots --no-augment --augment --crop-min --val-fraction --seed --device --dtype --vision-heads --text-heads --vocab --decode-threads --max-steps --step-log'
+_dcar_tune_valued='--method -m --model --init-size -o --output --image-root --layout --prompt-length --prompt-depth --visual-prompts --prompt-init --con-mode --lambda --alpha --cate-form --caa --caa-hidden --caa-ratio --candidates --dtr --dtr-infer --w-min --w-max --ema --blank --weight-table --optimizer --lr --momentum --weight-decay --warmup-epochs --warmup --warmup-lr --epochs -b --batch --shots --crop-min --val-fraction --seed --device --dtype --vision-heads --text-heads --vocab --decode-threads --max-steps --step-log -t --threads'
+_dcar_weigh_options='-m --model --prompts -o --output --explain --table --image --image-root --layout --w-min --w-max --ema --blank -b --batch --decode-threads --device --dtype --vision-heads --text-heads --vocab'
+_dcar_weigh_valued='-m --model --prompts -o --output --explain --table --image --image-root --layout --w-min --w-max --ema --blank -b --batch --decode-threads --device --dtype --vision-heads --text-heads --vocab -t --threads'
 
 # Path rules of FDRD manifests (dcar-embed --layout).
 _dcar_layouts='auto caltech101 cars dtd ucf101 pets aircraft flowers as-is'
@@ -96,6 +100,8 @@ _dcar() {
         dcar-query) key=query ;;
         dcar-score) key=score ;;
         dcar-world) key=world ;;
+        dcar-tune) key=tune ;;
+        dcar-weigh) key=weigh ;;
         dcar-index)
             # The command is the first word after the tool name.
             if [[ $cword -eq 1 ]]; then
@@ -137,6 +143,29 @@ _dcar() {
                 dcar-embed::--text-heads | dcar-embed::--max-pixels | dcar-embed::--shard | dcar-embed::--part-size)
                 COMPREPLY=() ;;  # a number, or i/N
             dcar-score::-k | dcar-score::--recall-at) _dcar_words 1,5,10 1,5,10,50 ;;
+            dcar-embed::--token-weights) _dcar_words auto table none ;;
+            dcar-tune::--method) _dcar_words coop vpt maple dcar full ;;
+            dcar-tune::--visual-prompts) _dcar_words none coupled independent ;;
+            dcar-tune::--con-mode) _dcar_words sym i2t ;;
+            dcar-tune::--cate-form) _dcar_words denominator per-term logit ;;
+            dcar-tune::--caa) _dcar_words adapter identity ;;
+            dcar-tune::--dtr) _dcar_words pair table none ;;
+            dcar-tune::--dtr-infer) _dcar_words table none ;;
+            dcar-tune::--optimizer) _dcar_words sgd adamw ;;
+            dcar-tune::--warmup) _dcar_words constant linear ;;
+            dcar-tune::--blank | dcar-weigh::--blank) _dcar_words mean white black ;;
+            dcar-tune::--device | dcar-weigh::--device) _dcar_words cpu cuda auto ;;
+            dcar-tune::--dtype) _dcar_words auto fp32 bf16 fp16 ;;
+            dcar-weigh::--dtype) _dcar_words fp32 bf16 fp16 ;;
+            dcar-tune::--layout | dcar-weigh::--layout) _dcar_words $_dcar_layouts ;;
+            dcar-tune::-o | dcar-tune::--output | dcar-tune::--image-root | dcar-weigh::--image-root | dcar-weigh::--prompts | \
+                dcar-embed::--prompts)
+                _dcar_dirs ;;
+            dcar-tune::-m | dcar-tune::--model | dcar-tune::--weight-table | dcar-tune::--vocab | dcar-tune::--step-log | \
+                dcar-weigh::-m | dcar-weigh::--model | dcar-weigh::-o | dcar-weigh::--output | dcar-weigh::--table | \
+                dcar-weigh::--image | dcar-weigh::--vocab)
+                _dcar_files ;;
+            dcar-tune::* | dcar-weigh::*) COMPREPLY=() ;;  # numbers, sizes, texts
             dcar-world::--size) _dcar_words 32 64 96 128 ;;
             dcar-world::*) COMPREPLY=() ;;  # counts, probabilities, the seed
             *:-t | *:--threads | *:-k | *:--nprobe | *:--ef | *:--chunk | *:--chunk-size | *:--train-sample | *:--seed | \
@@ -171,4 +200,4 @@ _dcar() {
     return 0
 }
 
-complete -F _dcar dcar-cat dcar-embed dcar-index dcar-mine-negatives dcar-query dcar-score dcar-world
+complete -F _dcar dcar-cat dcar-embed dcar-index dcar-mine-negatives dcar-query dcar-score dcar-tune dcar-weigh dcar-world

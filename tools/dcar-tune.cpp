@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
         ("lr", value<double>()->value_name("LR"), "peak learning rate [0.002/0.0035/0.0035/0.0035/0.0005]")
         ("momentum", value<double>()->value_name("M")->default_value(0.9, "0.9"), "SGD momentum")
         ("weight-decay", value<double>()->value_name("WD"), "weight decay [0.0005/.../0.2]")
-        ("warmup-epochs", value<int>()->value_name("N")->default_value(1), "epochs at the constant warm-up rate")
+        ("warmup-epochs", value<int>()->value_name("N"), "warm-up epochs")
+        ("warmup", value<std::string>()->value_name("KIND"), "constant (at --warmup-lr) | linear (up to --lr) [constant/constant/constant/constant/linear]")
         ("warmup-lr", value<double>()->value_name("LR")->default_value(1e-5, "1e-5"), "warm-up learning rate")
         ("epochs", value<int>()->value_name("N"), "epochs [20/20/20/20/10]")
         ("batch,b", value<int>()->value_name("N")->default_value(32), "images per step")
@@ -132,7 +133,8 @@ int main(int argc, char** argv) {
         if (a.count("lr")) config.lr = a["lr"].as<double>();
         config.optimizer.momentum = a["momentum"].as<double>();
         if (a.count("weight-decay")) config.optimizer.weight_decay = a["weight-decay"].as<double>();
-        config.warmup_epochs = a["warmup-epochs"].as<int>();
+        if (a.count("warmup")) config.warmup = train::parse_warmup(a["warmup"].as<std::string>());
+        if (a.count("warmup-epochs")) config.warmup_epochs = a["warmup-epochs"].as<int>();
         config.warmup_lr = a["warmup-lr"].as<double>();
         if (a.count("epochs")) config.epochs = a["epochs"].as<int>();
         config.batch = a["batch"].as<int>();

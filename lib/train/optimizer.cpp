@@ -11,8 +11,17 @@
 
 namespace dcar::train {
 
-double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps, double lr, double warmup_lr) {
-    if (step < warmup_steps) return warmup_lr;
+Warmup parse_warmup(const std::string& text) {
+    if (text == "constant") return Warmup::constant;
+    if (text == "linear") return Warmup::linear;
+    throw Error(ErrorCode::usage, "the warm-up is constant or linear, not '" + text + "'");
+}
+
+const char* warmup_name(Warmup warmup) { return warmup == Warmup::constant ? "constant" : "linear"; }
+
+double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps, double lr, double warmup_lr, Warmup warmup) {
+    if (step < warmup_steps)
+        return warmup == Warmup::constant ? warmup_lr : lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
     const int64_t span = std::max<int64_t>(1, total_steps - warmup_steps);
     const double progress = std::min(1.0, static_cast<double>(step - warmup_steps) / static_cast<double>(span));
     return 0.5 * lr * (1.0 + std::cos(M_PI * progress));

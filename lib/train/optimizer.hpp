@@ -5,8 +5,10 @@
 //   adamw  torch.optim.AdamW: p −= lr·wd·p (matrices only, as CLIP does: no decay on gains, biases,
 //          embeddings' 1-D tensors or the logit scale); m, v with bias correction; p −= lr·m̂/(√v̂ + ε)
 //          (full training).
-// The schedule: a constant warm-up rate for the first warm-up steps, then a cosine from lr down to 0 over the
-// remaining steps (dassl's ConstantWarmupScheduler + CosineAnnealingLR, per step rather than per epoch).
+// The schedule: warm-up for the first warm-up steps, then a cosine from lr down to 0 over the remaining steps.
+// Constant warm-up (prompt methods) holds warmup_lr (dassl's ConstantWarmupScheduler + CosineAnnealingLR, per
+// step rather than per epoch); linear warm-up (full training) rises from lr/warmup_steps to lr, as CLIP's
+// training does: without it a transformer trained from scratch at these rates collapses to constant features.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -26,7 +28,11 @@ struct OptimizerConfig {
     double beta1 = 0.9, beta2 = 0.98, eps = 1e-6;
 };
 
-double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps, double lr, double warmup_lr);
+enum class Warmup { constant, linear };
+Warmup parse_warmup(const std::string& text);  // "constant" | "linear"; Error(usage)
+const char* warmup_name(Warmup warmup);
+double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps, double lr, double warmup_lr,
+                    Warmup warmup = Warmup::constant);
 
 class Optimizer {
 public:

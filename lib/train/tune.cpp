@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <future>
@@ -81,6 +82,7 @@ TuneConfig method_defaults(Method method) {
             c.lr = 5e-4;
             c.shots = 0;
             c.epochs = 10;
+            c.warmup = Warmup::linear;
             c.augment = false;
             break;
     }
@@ -233,6 +235,7 @@ Json options_json(const TuneConfig& c, const std::string& backbone) {
     j["lr"] = c.lr;
     j["warmup_lr"] = c.warmup_lr;
     j["warmup_epochs"] = c.warmup_epochs;
+    j["warmup"] = warmup_name(c.warmup);
     j["epochs"] = c.epochs;
     j["batch"] = c.batch;
     j["shots"] = c.shots;
@@ -580,8 +583,12 @@ TuneSummary Trainer::run() {
     const Objective objective(model_, prompts_.get(), caa_.get(), &features_, &table_, config_.objective);
     const int64_t per_epoch = static_cast<int64_t>(train_.size()) / config_.batch + (train_.size() % static_cast<size_t>(config_.batch) >= 2 ? 1 : 0);
     const int64_t total_steps = per_epoch * config_.epochs, warmup_steps = per_epoch * config_.warmup_epochs;
-    std::unique_ptr<io::Sink> step_log;
-    if (!config_.step_log.empty()) step_log = io::open_sink(config_.step_log);
+    // The step log is a log, not a result: written line by line as steps finish, so it can be followed live.
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
+    if (!config_.step_log.empty()) {
+        step_log.reset(std::fopen(config_.step_log.c_str(), resume ? "a" : "w"));
+        if (!step_log) throw_errno(config_.step_log, "cannot write the step log");
+    }
 
     TuneSummary summary;
     summary.checkpoint = json_path;
@@ -605,7 +612,7 @@ TuneSummary Trainer::run() {
             if (bi + 1 < batches.size()) next = std::async(std::launch::async, [&, epoch, bi] { return make_batch(batches[bi + 1], epoch); });
             const auto step_start = std::chrono::steady_clock::now();
             batch.pixels = batch.pixels.to(device_);
-            const double lr = scheduled_lr(step, total_steps, warmup_steps, config_.lr, config_.warmup_lr);
+            const double lr = scheduled_lr(step, total_steps, warmup_steps, config_.lr, config_.warmup_lr, config_.warmup);
             optimizer_->zero_grad();
             const StepLosses losses = objective.forward(batch);
             losses.total.backward();
@@ -618,7 +625,8 @@ TuneSummary Trainer::run() {
                 Json line = {{"epoch", epoch + 1}, {"step", step}, {"lr", lr}, {"loss", loss}, {"loss_con", losses.con},
                              {"loss_cate", losses.cate}, {"seconds", std::chrono::duration<double>(end - step_start).count()},
                              {"data_wait", std::chrono::duration<double>(step_start - wait_start).count()}};
-                step_log->write(line.dump() + "\n");
+                std::fputs((line.dump() + "\n").c_str(), step_log.get());
+                std::fflush(step_log.get());
             }
             log_.progress("steps", static_cast<uint64_t>(step), static_cast<uint64_t>(total_steps));
             summary.last_loss = loss;
@@ -637,7 +645,7 @@ TuneSummary Trainer::run() {
         }
         Json entry = {{"epoch", epoch + 1}, {"loss", sum_loss / static_cast<double>(done)}, {"loss_con", sum_con / static_cast<double>(done)},
                       {"loss_cate", sum_cate / static_cast<double>(done)},
-                      {"lr", scheduled_lr(step - 1, total_steps, warmup_steps, config_.lr, config_.warmup_lr)},
+                      {"lr", scheduled_lr(step - 1, total_steps, warmup_steps, config_.lr, config_.warmup_lr, config_.warmup)},
                       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count()}};
         std::string val_text;
         if (!val_.empty()) {
@@ -658,7 +666,6 @@ TuneSummary Trainer::run() {
         log_.info(line + val_text);
         if (config_.max_steps > 0 && step >= config_.max_steps) break;
     }
-    if (step_log) step_log->commit();
     if (resume && first_epoch >= config_.epochs) {
         summary.epochs_done = first_epoch;
         log_.info("nothing to do: " + config_.output + " finished all " + std::to_string(config_.epochs) + " epochs");

@@ -37,7 +37,8 @@ struct TuneConfig {
 
     OptimizerConfig optimizer;
     double lr = 0.0035;
-    double warmup_lr = 1e-5;
+    double warmup_lr = 1e-5;  // constant warm-up
+    Warmup warmup = Warmup::constant;
     int warmup_epochs = 1;
     int epochs = 20;
     int batch = 32;
@@ -59,8 +60,8 @@ struct TuneConfig {
 
 // Defaults per method (DCAR.md §3.3, §5, §8): coop k=4 depth 1 text only, lr 0.002; vpt k=2 depth 9
 // independent image prompts only; maple k=2 depth 9 coupled; dcar = maple + pair DTR + category loss (λ=1,
-// α=0.5) + CAA + table; full: every weight, AdamW lr 5e-4 wd 0.2, all shots, no augmentation... Callers
-// apply these first and then the user's explicit options.
+// α=0.5) + CAA + table; full: every weight, AdamW lr 5e-4 wd 0.2, 10 epochs, all shots, no warm-up, no
+// augmentation. Callers apply these first and then the user's explicit options.
 TuneConfig method_defaults(Method method);
 
 struct TuneSummary {

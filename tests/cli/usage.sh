@@ -15,9 +15,10 @@ check_tool() {  # check_tool NAME [SUBCOMMAND]
     grep -qF -- "$opt" "$SRC/completions/_dcar" || fail "$opt of $tool $sub missing from completions/_dcar"
   done
 }
-# dcar-embed exists only in builds with the model library (LibTorch).
+# dcar-embed, dcar-tune and dcar-weigh exist only in builds with the model library (LibTorch); dcar-world
+# wherever libvips is found.
 tools="dcar-cat dcar-mine-negatives dcar-query dcar-score"
-[ -e "$TOOLS/dcar-embed" ] && tools="$tools dcar-embed"
+for tool in dcar-embed dcar-tune dcar-weigh dcar-world; do [ -e "$TOOLS/$tool" ] && tools="$tools $tool"; done
 for tool in $tools; do
   check_tool $tool
   expect_status 0 $tool --version
@@ -28,7 +29,8 @@ expect_status 2 dcar-index
 expect_status 2 dcar-index frobnicate
 [ "$(head -1 err)" = "dcar-index: unknown command 'frobnicate'" ] || fail "unknown subcommand message: $(head -1 err)"
 # The torch-free tools must not load LibTorch (start-up cost): check their shared libraries.
-for tool in dcar-cat dcar-index dcar-mine-negatives dcar-query dcar-score; do
+for tool in dcar-cat dcar-index dcar-mine-negatives dcar-query dcar-score dcar-world; do
+  [ -e "$TOOLS/$tool" ] || continue
   if ldd "$TOOLS/$tool" | grep -qiE 'libtorch|libc10'; then fail "$tool links LibTorch"; fi
 done
 echo "usage: ok"
