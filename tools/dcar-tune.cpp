@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
         ("image-root", value<std::string>()->value_name("DIR")->default_value(""), "prefix for relative image paths")
         ("layout", value<std::string>()->value_name("NAME")->default_value("auto"), "FDRD path rule: auto|caltech101|cars|dtd|ucf101|pets|aircraft|flowers|as-is")
         ("prompt-length", value<int64_t>()->value_name("K"), "prompt tokens per layer [4/2/2/2/-]")
-        ("prompt-depth", value<int64_t>()->value_name("J"), "prompted layers [1/9/9/9/-]")
+        ("prompt-depth", value<int64_t>()->value_name("J"), "prompted layers [1/9/9/9/-], cut to the towers' layers unless given")
         ("visual-prompts", value<std::string>()->value_name("MODE"), "none | coupled | independent [none/independent/coupled/coupled/-]")
         ("no-text-prompts", "learn image prompts only (needs --visual-prompts independent)")
         ("prompt-init", value<std::string>()->value_name("TEXT"), "layer-0 text prompts start from these words, or 'random' [a photo of a]")
@@ -91,7 +91,10 @@ int main(int argc, char** argv) {
         for (const char* name : {"prompt-length", "prompt-depth", "visual-prompts", "no-text-prompts", "prompt-init", "dtr", "dtr-infer"})
             if (a.count(name) && !prompt_method) throw Error(ErrorCode::usage, std::string("--") + name + " does not apply to --method full");
         if (a.count("prompt-length")) config.prompts.length = a["prompt-length"].as<int64_t>();
-        if (a.count("prompt-depth")) config.prompts.depth = a["prompt-depth"].as<int64_t>();
+        if (a.count("prompt-depth")) {
+            config.prompts.depth = a["prompt-depth"].as<int64_t>();
+            config.prompt_depth_given = true;
+        }
         if (a.count("visual-prompts")) config.prompts.visual = train::parse_visual_mode(a["visual-prompts"].as<std::string>());
         if (a.count("no-text-prompts")) config.prompts.text = false;
         if (a.count("prompt-init")) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
@@ -281,6 +282,7 @@ private:
     model::Clip model_;
     std::string backbone_fingerprint_;
     std::unique_ptr<model::Tokenizer> tokenizer_;
+    PromptConfig prompt_config_;  // config_.prompts with the depth the towers allow
     std::unique_ptr<PromptSet> prompts_;
     std::unique_ptr<Caa> caa_;
     TokenFeatures features_;
@@ -487,11 +489,11 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
     j["method"] = method_name(config_.method);
     j["backbone"] = {{"fingerprint", fingerprint}, {"initial", backbone_fingerprint_}, {"size", model_.config.describe()}, {"path", config_.model}};
     j["prompts"] = {{"present", prompts_ != nullptr},
-                    {"length", config_.prompts.length},
-                    {"depth", config_.prompts.depth},
-                    {"text", config_.prompts.text},
-                    {"visual", visual_mode_name(config_.prompts.visual)},
-                    {"init", config_.prompts.init}};
+                    {"length", prompt_config_.length},
+                    {"depth", prompt_config_.depth},
+                    {"text", prompt_config_.text},
+                    {"visual", visual_mode_name(prompt_config_.visual)},
+                    {"init", prompt_config_.init}};
     j["caa"] = {{"identity", config_.caa.identity}, {"hidden", config_.caa.hidden}, {"ratio", config_.caa.ratio}};
     j["dtr"] = {{"infer", config_.dtr_infer},
                 {"w_min", config_.objective.dtr_config.w_min},
@@ -549,8 +551,15 @@ TuneSummary Trainer::run() {
         history_ = previous["history"];
     }
     if (config_.method != Method::full) {
-        prompts_ = std::make_unique<PromptSet>(resume ? PromptSet::from_tensors(state, config_.prompts, model_)
-                                                      : PromptSet::create(model_, config_.prompts, tokenizer_.get(), config_.seed));
+        prompt_config_ = config_.prompts;
+        const int64_t layers = std::min(config_.prompts.text ? model_.config.text_layers : INT64_MAX,
+                                        config_.prompts.visual != VisualMode::none ? model_.config.vision_layers : INT64_MAX);
+        if (!config_.prompt_depth_given && prompt_config_.depth > layers) {
+            log_.info("prompt depth " + std::to_string(prompt_config_.depth) + " cut to the towers' " + std::to_string(layers) + " layers");
+            prompt_config_.depth = layers;
+        }
+        prompts_ = std::make_unique<PromptSet>(resume ? PromptSet::from_tensors(state, prompt_config_, model_)
+                                                      : PromptSet::create(model_, prompt_config_, tokenizer_.get(), config_.seed));
         prompts_->to(device_);
     }
     if (config_.objective.lambda > 0) {

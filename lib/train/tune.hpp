@@ -28,6 +28,7 @@ struct TuneConfig {
     bool resume = false;
 
     PromptConfig prompts;
+    bool prompt_depth_given = false;  // else a depth beyond the towers' layers is cut to them
     CaaConfig caa;
     ObjectiveConfig objective;
     std::string dtr_infer = "none";  // recorded for dcar-embed: "table" | "none"
