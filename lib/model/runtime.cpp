@@ -2,6 +2,7 @@
 #include "model/runtime.hpp"
 
 #include <ATen/Parallel.h>
+#include <malloc.h>
 
 #include "core/threads.hpp"
 
@@ -13,6 +14,10 @@ int set_threads(int n) {
     at::set_num_threads(applied);
     if (!interop_set) {
         at::set_num_interop_threads(applied);
+        // Reuse freed activations instead of unmapping and faulting them in again (see the header).
+        mallopt(M_MMAP_MAX, 0);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        mallopt(M_TOP_PAD, 256 << 20);
         interop_set = true;
     }
     return applied;

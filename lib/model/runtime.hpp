@@ -7,7 +7,11 @@
 namespace dcar::model {
 
 // n ≤ 0 means all cores. Returns the count applied. Inter-op threads are set only on the first call
-// (LibTorch refuses to change them later).
+// (LibTorch refuses to change them later). The first call also tells glibc's malloc to keep freed memory for
+// reuse (no mmap for large blocks, no trimming): every batch of a model tool allocates and frees the same large
+// activations, and by default each of those is a fresh mmap whose pages fault in again — a quarter of a
+// training step's time at ViT-B/32 size (docs/BENCHMARKS.md). The cost is that the process keeps its peak
+// heap until it exits.
 int set_threads(int n);
 
 }  // namespace dcar::model
