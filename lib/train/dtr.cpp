@@ -14,6 +14,7 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/error.hpp"
 #include "model/safetensors.hpp"
@@ -193,22 +194,39 @@ WeightTable WeightTable::from_tensors(const model::TensorMap& tensors, const std
     return table;
 }
 
+namespace {
+std::string exact(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+}  // namespace
+
 void save_weight_table(const std::string& path, const WeightTable& table, const std::string& model_fingerprint,
                        const DtrConfig& config) {
     model::write_safetensors(path, table.tensors(),
                              {{"format", "dcar-token-weights"},
                               {"model", model_fingerprint},
-                              {"w_min", std::to_string(config.w_min)},
-                              {"w_max", std::to_string(config.w_max)},
-                              {"momentum", std::to_string(config.momentum)}});
+                              {"w_min", exact(config.w_min)},
+                              {"w_max", exact(config.w_max)},
+                              {"momentum", exact(config.momentum)}});
 }
 
-WeightTable load_weight_table(const std::string& path, std::string* model_fingerprint) {
+WeightTable load_weight_table(const std::string& path, std::string* model_fingerprint, DtrConfig* config) {
     model::SafetensorsMetadata metadata;
     const auto tensors = model::read_safetensors(path, &metadata);
     if (metadata["format"] != "dcar-token-weights")
         throw_error(ErrorCode::format, path, "not a dcar token weight table (written by dcar-weigh)");
     if (model_fingerprint) *model_fingerprint = metadata["model"];
+    if (config) {
+        try {
+            config->w_min = std::stod(metadata.at("w_min"));
+            config->w_max = std::stod(metadata.at("w_max"));
+            config->momentum = std::stod(metadata.at("momentum"));
+        } catch (const std::exception&) {
+            throw_error(ErrorCode::format, path, "the table's metadata lacks w_min, w_max or momentum");
+        }
+    }
     return WeightTable::from_tensors(tensors, path);
 }
 

@@ -84,6 +84,7 @@ private:
 // "dcar-token-weights", model fingerprint, w_min, w_max, momentum). Reading checks the format tag.
 void save_weight_table(const std::string& path, const WeightTable& table, const std::string& model_fingerprint,
                        const DtrConfig& config);
-WeightTable load_weight_table(const std::string& path, std::string* model_fingerprint = nullptr);
+// config, when given, receives the w_min, w_max and momentum the table was made with.
+WeightTable load_weight_table(const std::string& path, std::string* model_fingerprint = nullptr, DtrConfig* config = nullptr);
 
 }  // namespace dcar::train

@@ -106,8 +106,12 @@ void split_examples(const std::vector<Example>& examples, const TuneConfig& conf
     const auto held = static_cast<size_t>(std::llround(config.val_fraction * static_cast<double>(items.size())));
     std::set<std::string> val_items(items.begin(), items.begin() + static_cast<long>(std::min(held, items.size())));
     std::map<std::string, std::vector<std::string>> by_class;
-    for (size_t i = held; i < items.size(); ++i) by_class[class_of[items[i]]].push_back(items[i]);
     std::set<std::string> train_items;
+    for (size_t i = held; i < items.size(); ++i) {
+        // Shots are per class: images without a class are all kept.
+        if (class_of[items[i]].empty()) train_items.insert(items[i]);
+        else by_class[class_of[items[i]]].push_back(items[i]);
+    }
     uint64_t class_index = 0;
     for (auto& [name, list] : by_class) {
         std::sort(list.begin(), list.end());
@@ -602,6 +606,7 @@ TuneSummary Trainer::run() {
     TuneSummary summary;
     summary.checkpoint = json_path;
     int64_t step = resume ? resume->step : 0;
+    summary.steps = step;
     const int first_epoch = resume ? resume->epoch : 0;
     bool cut = false;
     for (int epoch = first_epoch; epoch < config_.epochs && !cut; ++epoch) {

@@ -148,12 +148,12 @@ void explain(const WeighConfig& config, const std::string& table_path, const std
     WeightTable table;
     DtrConfig dtr = config.dtr;
     std::error_code ec;
-    if (std::filesystem::is_directory(table_path, ec) || table_path.size() > 5 && table_path.substr(table_path.size() - 5) == ".json") {
+    if (std::filesystem::is_directory(table_path, ec) || (table_path.size() > 5 && table_path.substr(table_path.size() - 5) == ".json")) {
         const CheckpointInfo info = read_checkpoint(table_path);
         table = WeightTable::from_tensors(model::read_safetensors(info.state_file), info.state_file);
         dtr = info.dtr;
     } else {
-        table = load_weight_table(table_path);
+        table = load_weight_table(table_path, nullptr, &dtr);
     }
     const std::vector<int32_t> ids = tokenizer.encode(caption);
     const std::vector<float> weights = table.weights_for(ids, dtr);

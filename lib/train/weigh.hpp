@@ -38,7 +38,7 @@ struct WeighSummary {
 WeighSummary run_weigh(const WeighConfig& config, const Log& log);
 
 // TSV lines "position, token, id, weight" (plus "delta" against an image) for one caption: with table weights
-// (table_path: a dcar-weigh table or a dcar-tune checkpoint), or, when image is given, the pair weights of
+// (table_path: a dcar-weigh table or a dcar-tune checkpoint, clamped as that table was made), or, when image is given, the pair weights of
 // the caption against that image under config.model (and config.prompts).
 void explain(const WeighConfig& config, const std::string& table_path, const std::string& image, const std::string& caption,
              std::ostream& out);

@@ -211,6 +211,19 @@ TEST(Dtr, TableEmaIsSequentialAndInferenceNormalises) {
     const WeightTable loaded = WeightTable::from_tensors(saved, "test");
     EXPECT_EQ(loaded.weight(500), table.weight(500));
     EXPECT_EQ(loaded.count(600), 1);
+
+    // A table file keeps the model and the clamp it was made with.
+    const std::string path = (fs::temp_directory_path() / ("dcar-table-" + std::to_string(::getpid()) + ".safetensors")).string();
+    save_weight_table(path, table, "clip-0123", DtrConfig{0.7, 1.5, 0.9});
+    std::string model;
+    DtrConfig read;
+    const WeightTable from_file = load_weight_table(path, &model, &read);
+    EXPECT_EQ(model, "clip-0123");
+    EXPECT_DOUBLE_EQ(read.w_min, 0.7);
+    EXPECT_DOUBLE_EQ(read.w_max, 1.5);
+    EXPECT_DOUBLE_EQ(read.momentum, 0.9);
+    EXPECT_EQ(from_file.weight(500), table.weight(500));
+    fs::remove(path);
 }
 
 TEST(Losses, CategoryLossFormsMatchTheirFormulas) {
@@ -396,6 +409,32 @@ TEST_F(TuneRun, ResumeEqualsAnUninterruptedRun) {
                  (dir_ / "parts").string() + ": was trained with lr = 0.01, this run has 0.02: resume with the same options");
     expect_error([&] { run_tune(config("parts"), Log()); }, ErrorCode::usage,
                  (dir_ / "parts").string() + ": holds a checkpoint already: add --resume to continue it, or choose another directory");
+}
+
+TEST_F(TuneRun, ShotsLimitClassesButNotClasslessItems) {
+    // 12 items in 3 classes: 2 shots keep 6; the same items without classes are all kept.
+    std::string messages;
+    Log log;
+    log.set_message_sink([&](LogLevel, const std::string& m) { messages += m + "\n"; });
+    TuneConfig c = config("shots");
+    c.input = (dir_ / "train.jsonl").string();
+    c.shots = 2;
+    c.epochs = 1;
+    c.objective.lambda = 0;
+    run_tune(c, log);
+    EXPECT_NE(messages.find("training on 6 captions of 6 images in 3 classes"), std::string::npos) << messages;
+    std::ifstream in(dir_ / "train.jsonl");
+    std::ofstream out(dir_ / "classless.jsonl");
+    for (std::string line; std::getline(in, line);) out << line.substr(0, line.find(",\"class\"")) << "}\n";
+    out.close();
+    messages.clear();
+    c = config("classless");
+    c.input = (dir_ / "classless.jsonl").string();
+    c.shots = 2;
+    c.epochs = 1;
+    c.objective.lambda = 0;
+    run_tune(c, log);
+    EXPECT_NE(messages.find("training on 12 captions of 12 images in 1 classes"), std::string::npos) << messages;
 }
 
 TEST_F(TuneRun, CheckpointPromptsLoadOnlyOnTheirBackbone) {
