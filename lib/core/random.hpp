@@ -24,8 +24,10 @@ public:
         while (x >= limit);
         return size_t(x % n);
     }
-    // Uniform in [0, 1).
+    // Uniform in [0, 1), 53 random bits.
     double unit() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
+    double uniform(double lo, double hi) { return lo + (hi - lo) * unit(); }
+    bool chance(double p) { return unit() < p; }
 
 private:
     uint64_t state_;

@@ -9,46 +9,15 @@
 #include <cstdint>
 #include <initializer_list>
 
+#include "core/random.hpp"
+
 namespace dcar::world::detail {
 
 constexpr double pi = 3.14159265358979323846;
 
-// splitmix64.
-class Rng {
-public:
-    explicit Rng(uint64_t seed) : state_(seed) {}
-    uint64_t next() {
-        uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [0, n), n > 0, without modulo bias.
-    size_t below(size_t n) {
-        const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-        uint64_t x;
-        do x = next();
-        while (x >= limit);
-        return size_t(x % n);
-    }
-    // Uniform in [0, 1), 53 random bits.
-    double unit() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
-    double uniform(double lo, double hi) { return lo + (hi - lo) * unit(); }
-    bool chance(double p) { return unit() < p; }
-
-private:
-    uint64_t state_;
-};
-
-// MurmurHash3's finaliser.
-inline uint64_t mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
+// The project's generator and mixer (core/random.hpp).
+using dcar::mix;
+using dcar::Rng;
 
 // A seed for one purpose: the world seed and a list of small integers (purpose tag, split, family, ...).
 inline uint64_t derive_seed(uint64_t seed, std::initializer_list<uint64_t> parts) {
