@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
         ("prompt-depth", value<int64_t>()->value_name("J"), "prompted layers [1/9/9/9/-], cut to the towers' layers unless given")
         ("visual-prompts", value<std::string>()->value_name("MODE"), "none | coupled | independent [none/independent/coupled/coupled/-]")
         ("no-text-prompts", "learn image prompts only (needs --visual-prompts independent)")
+        ("visual-init", value<std::string>()->value_name("KIND")->default_value("normal"), "independent visual prompts start as normal (N(0, 0.02^2), MaPLe's IVLP) | xavier (VPT)")
         ("prompt-init", value<std::string>()->value_name("TEXT"), "layer-0 text prompts start from these words, or 'random' [a photo of a]")
         ("con-mode", value<std::string>()->value_name("MODE")->default_value("sym"), "contrastive loss: sym | i2t")
         ("lambda", value<double>()->value_name("L"), "weight of the category loss [0/0/0/1/0]")
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
         ("caa", value<std::string>()->value_name("KIND")->default_value("adapter"), "CAA head: adapter | identity")
         ("caa-hidden", value<int64_t>()->value_name("N")->default_value(128), "CAA bottleneck width")
         ("caa-ratio", value<double>()->value_name("R")->default_value(0.2, "0.2"), "CAA residual ratio")
+        ("cate-in-batch", "the category loss also takes the batch's other positive captions as candidates")
         ("candidates", value<int>()->value_name("N")->default_value(5), "at most N candidate negatives per caption")
         ("dtr", value<std::string>()->value_name("MODE"), "token weights in training: pair | table | none [none/none/none/pair/none]")
         ("dtr-infer", value<std::string>()->value_name("MODE"), "token weights dcar-embed applies to captions: table | none [none/none/none/table/none]")
@@ -102,6 +104,10 @@ int main(int argc, char** argv) {
             config.prompts.init = init == "random" ? "" : init;
         }
         if (!config.prompts.text) config.prompts.init.clear();
+        const std::string visual_init = a["visual-init"].as<std::string>();
+        if (visual_init != "normal" && visual_init != "xavier") throw Error(ErrorCode::usage, "--visual-init is normal or xavier");
+        config.prompts.visual_xavier = visual_init == "xavier";
+        config.objective.cate_in_batch = a.count("cate-in-batch") > 0;
 
         config.objective.con = train::parse_con_mode(a["con-mode"].as<std::string>());
         if (a.count("lambda")) config.objective.lambda = a["lambda"].as<double>();

@@ -12,6 +12,7 @@
 #include <ATen/ops/nll_loss.h>
 #include <ATen/ops/softplus.h>
 #include <ATen/ops/where.h>
+#include <ATen/ops/zeros.h>
 #include <c10/core/GradMode.h>
 
 #include <cmath>
@@ -132,9 +133,24 @@ StepLosses Objective::forward(const StepBatch& batch) const {
     const at::Tensor con = contrastive_loss(z, h_positive, scale, config_.con);
     out.con = con.item<double>();
     out.total = con;
-    if (config_.lambda > 0 && batch.candidates > 0) {
-        const at::Tensor g = caa_->forward(h).view({b, group, -1});
-        const at::Tensor cate = category_loss(z, g, batch.weights.to(z.device(), at::kFloat), scale, config_.form);
+    if (config_.lambda > 0 && (batch.candidates > 0 || config_.cate_in_batch)) {
+        at::Tensor g = caa_->forward(h).view({b, group, -1});
+        at::Tensor weights = batch.weights.to(z.device(), at::kFloat);
+        if (config_.cate_in_batch) {
+            // Image i's extra candidates: every positive of the batch, its own excluded by weight 0.
+            at::Tensor extra = at::zeros({b, b}, at::kFloat);
+            for (int64_t i = 0; i < b; ++i)
+                for (int64_t j = 0; j < b; ++j) {
+                    if (i == j) continue;
+                    const std::string& ci = batch.classes.at(static_cast<size_t>(i));
+                    const std::string& cj = batch.classes.at(static_cast<size_t>(j));
+                    extra[i][j] = !ci.empty() && ci == cj ? 1.0 + config_.alpha : 1.0;
+                }
+            const at::Tensor positives = g.select(1, 0).unsqueeze(0).expand({b, b, g.size(2)});
+            g = at::cat({g, positives}, 1);
+            weights = at::cat({weights, extra.to(z.device())}, 1);
+        }
+        const at::Tensor cate = category_loss(z, g, weights, scale, config_.form);
         out.cate = cate.item<double>();
         out.total = out.total + config_.lambda * cate;
     }

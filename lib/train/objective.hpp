@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "model/clip.hpp"
 #include "train/dtr.hpp"
@@ -32,6 +33,10 @@ struct ObjectiveConfig {
     ConMode con = ConMode::sym;
     double lambda = 0.0;  // 0: no category loss (baselines)
     CateForm form = CateForm::denominator;
+    // Also treat the other images' positive captions of the batch as candidates (weight 1 + alpha when their
+    // class is the image's, else 1), besides the mined ones.
+    bool cate_in_batch = false;
+    double alpha = 0.5;
     DtrMode dtr = DtrMode::none;
     bool update_table = false;  // keep the EMA table up to date (DCAR: always)
     DtrConfig dtr_config;
@@ -46,6 +51,7 @@ struct StepBatch {
     TextBatch texts;
     int64_t candidates = 0;
     at::Tensor weights;
+    std::vector<std::string> classes;  // each image's class ("" = unknown), for in-batch candidates
     int64_t images() const { return pixels.size(0); }
 };
 

@@ -95,7 +95,10 @@ PromptSet PromptSet::create(const model::Clip& model, const PromptConfig& config
             p.couple_bias.push_back(linear_uniform(gen, {wv}, wt));
         }
     } else if (config.visual == VisualMode::independent) {
-        for (int64_t l = 0; l < config.depth; ++l) p.visual.push_back(normal(gen, {k, wv}, 0.02));
+        const double xavier = std::sqrt(6.0 / static_cast<double>(k + wv));
+        for (int64_t l = 0; l < config.depth; ++l)
+            p.visual.push_back(config.visual_xavier ? at::empty({k, wv}, at::kFloat).uniform_(-xavier, xavier, gen)
+                                                    : normal(gen, {k, wv}, 0.02));
     }
     for (auto& [name, t] : p.named_tensors()) t->requires_grad_(true);
     return p;

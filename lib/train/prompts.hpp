@@ -36,6 +36,7 @@ struct PromptConfig {
     bool text = true;                  // learnable text context (false: VPT, image prompts only)
     VisualMode visual = VisualMode::coupled;
     std::string init = "a photo of a"; // layer-0 text prompts start as these words' token embeddings ("" = random)
+    bool visual_xavier = false;        // independent visual prompts: Xavier-uniform (VPT) instead of N(0, 0.02²)
 };
 
 // The learnable tensors. Created on the CPU in fp32 (model-independent random draws, so a seed gives the same
@@ -48,7 +49,7 @@ struct PromptSet {
 
     // New prompts for `model`. Text layer 0 is initialised from config.init's first k tokens (remaining slots
     // and deeper layers: N(0, 0.02²)); coupling layers as torch's nn.Linear (uniform ±1/√Wt); independent
-    // visual prompts N(0, 0.02²). The tokenizer is needed only for a non-empty init.
+    // visual prompts N(0, 0.02²) (MaPLe's IVLP) or Xavier-uniform, ±√(6 / (k + Wv)) (VPT). The tokenizer is needed only for a non-empty init.
     static PromptSet create(const model::Clip& model, const PromptConfig& config, const model::Tokenizer* tokenizer,
                             uint64_t seed);
     // From saved tensors (names above); throws dcar::Error(model) when one is missing or mis-shaped for model.

@@ -217,6 +217,8 @@ Json options_json(const TuneConfig& c, const std::string& backbone) {
     j["prompt_depth"] = c.prompts.depth;
     j["text_prompts"] = c.prompts.text;
     j["visual_prompts"] = visual_mode_name(c.prompts.visual);
+    j["visual_init"] = c.prompts.visual_xavier ? "xavier" : "normal";
+    j["cate_in_batch"] = c.objective.cate_in_batch;
     j["prompt_init"] = c.prompts.init;
     j["caa"] = c.caa.identity ? "identity" : "adapter";
     j["caa_hidden"] = c.caa.hidden;
@@ -393,7 +395,7 @@ void Trainer::prepare_data() {
         }
         with_candidates += !t.candidates.empty();
     }
-    if (use_candidates && with_candidates == 0)
+    if (use_candidates && with_candidates == 0 && !config_.objective.cate_in_batch)
         log_.warn(config_.input + " has no candidate negatives: the category loss is inactive (run dcar-mine-negatives first)");
     if (config_.objective.dtr != DtrMode::none || config_.objective.update_table) {
         std::sort(ids.begin(), ids.end());
@@ -434,6 +436,7 @@ StepBatch Trainer::make_batch(const std::vector<size_t>& indices, int epoch) {
         }
     }
     batch.texts = make_text_batch(rows, context_slots(prompts_.get()));
+    for (const size_t i : indices) batch.classes.push_back(examples_[i].class_name);
     return batch;
 }
 
@@ -546,8 +549,10 @@ TuneSummary Trainer::run() {
     if (resume) {
         const Json previous = Json::parse(resume->json_text);
         const Json now = options_json(config_, backbone_fingerprint_);
+        // An option newer than the checkpoint counts as given at its default.
+        const Json defaults = options_json(method_defaults(config_.method), backbone_fingerprint_);
         for (const auto& [key, value] : now.items())
-            if (!previous["options"].contains(key) || previous["options"][key] != value)
+            if (previous["options"].contains(key) ? previous["options"][key] != value : defaults[key] != value)
                 throw_error(ErrorCode::usage, config_.output,
                             "was trained with " + key + " = " + (previous["options"].contains(key) ? previous["options"][key].dump() : "(unset)") +
                                 ", this run has " + value.dump() + ": resume with the same options");
@@ -593,7 +598,9 @@ TuneSummary Trainer::run() {
     log_.info(std::string("method ") + method_name(config_.method) + ": " + std::to_string(trainable) + " trainable parameters");
 
     prepare_data();
-    const Objective objective(model_, prompts_.get(), caa_.get(), &features_, &table_, config_.objective);
+    ObjectiveConfig objective_config = config_.objective;
+    objective_config.alpha = config_.alpha;
+    const Objective objective(model_, prompts_.get(), caa_.get(), &features_, &table_, objective_config);
     const int64_t per_epoch = static_cast<int64_t>(train_.size()) / config_.batch + (train_.size() % static_cast<size_t>(config_.batch) >= 2 ? 1 : 0);
     const int64_t total_steps = per_epoch * config_.epochs, warmup_steps = per_epoch * config_.warmup_epochs;
     // The step log is a log, not a result: written line by line as steps finish, so it can be followed live.

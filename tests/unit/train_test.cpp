@@ -149,6 +149,36 @@ TEST(TrainObjective, FullTrainingReachesEveryWeightAndTheTemperature) {
     }
 }
 
+TEST(TrainObjective, InBatchCandidatesWeighTheImagesOwnClass) {
+    // No mined candidates: the category loss comes from the batch's other positives alone. When the images
+    // share one class every other positive weighs 1 + alpha in the denominator, so the loss is larger than
+    // when every class differs (weight 1); without in-batch candidates there is nothing to compare with.
+    model::Clip clip = small_clip();
+    StepBatch batch = small_batch(2, 4);
+    std::vector<std::vector<int32_t>> positives;
+    std::vector<const std::vector<int32_t>*> rows;
+    for (int64_t i = 0; i < 4; ++i) positives.push_back({320, static_cast<int32_t>(1000 + 7 * i), 530, static_cast<int32_t>(2000 + i)});
+    for (const auto& p : positives) rows.push_back(&p);
+    batch.texts = make_text_batch(rows, 2);
+    batch.candidates = 0;
+    batch.weights = at::full({4, 1}, 1.5f);
+    DcarParts parts = dcar_parts(clip, batch);
+    parts.config.cate_in_batch = true;
+    parts.config.alpha = 0.5;
+    parts.config.dtr = DtrMode::none;
+    parts.config.update_table = false;
+    const Objective objective(clip, &parts.prompts, &parts.caa, nullptr, nullptr, parts.config);
+    batch.classes = {"a", "b", "c", "d"};
+    const double distinct = objective.forward(batch).cate;
+    batch.classes = {"a", "a", "a", "a"};
+    const double same = objective.forward(batch).cate;
+    EXPECT_GT(distinct, 0);
+    EXPECT_GT(same, distinct);
+    parts.config.cate_in_batch = false;
+    const Objective without(clip, &parts.prompts, &parts.caa, nullptr, nullptr, parts.config);
+    EXPECT_EQ(without.forward(batch).cate, 0);  // nothing to compare the positive with
+}
+
 TEST(Dtr, WeightsFromScoresKnownCase) {
     // Caption tokens at positions 1, 2 and 4 with Δ = 1, 3, 2: mean 2, so 0.5, 1.5, 1; position 3 is not a
     // caption token (weight 1 whatever its score); a row of zeros gets 1 everywhere.
