@@ -2,12 +2,12 @@
 # CLIP pretrained from scratch on its base classes (dcar-tune --method full, in OpenAI's layout), then
 # zero-shot, CoOp, MaPLe and DCAR on its novel classes through the real tools (demo/pipeline.mk), and one table
 # of R@1/5/10 in both directions. A re-run redoes only what is missing.
-# Usage: make -f demo/world.mk BUILD=build OUT=demo-out [SEED=1] [EPOCHS=10] [METHODS="zeroshot coop maple dcar"]
+# Usage: make -f demo/world.mk BUILD=build OUT=demo-out [SEED=1] [EPOCHS=8] [METHODS="zeroshot coop maple dcar"]
 BUILD ?= build
 OUT ?= demo-out
 SEED ?= 1
 WORLD_SEED ?= 1
-EPOCHS ?= 10
+EPOCHS ?= 8
 PRETRAIN_EPOCHS ?= 4
 BACKBONE ?= image=64,patch=8,width=192,layers=4,text-width=192,text-layers=4,embed=128
 METHODS ?= zeroshot coop maple dcar
