@@ -66,6 +66,11 @@ struct DcarParts {
     TokenFeatures features;
     WeightTable table;
     ObjectiveConfig config;
+    Optimizer::Parameters trainable() {
+        Optimizer::Parameters out = prompts.named_tensors();
+        for (auto& p : caa.named_tensors()) out.push_back(p);
+        return out;
+    }
 };
 
 DcarParts dcar_parts(const model::Clip& clip, const StepBatch& batch) {
@@ -88,8 +93,7 @@ TEST(TrainObjective, BackboneStaysFrozenAndGradientsReachExactlyTheTrainableSet)
     const StepBatch batch = small_batch(2);
     DcarParts parts = dcar_parts(clip, batch);
     const Objective objective(clip, &parts.prompts, &parts.caa, &parts.features, &parts.table, parts.config);
-    Optimizer::Parameters trainable = parts.prompts.named_tensors();
-    for (auto& p : parts.caa.named_tensors()) trainable.push_back(p);
+    Optimizer::Parameters trainable = parts.trainable();
     Optimizer optimizer(trainable, {});
     model::TensorMap prompts_before;
     for (const auto& [name, t] : parts.prompts.tensors()) prompts_before[name] = t.clone();
@@ -122,8 +126,7 @@ TEST(TrainObjective, LossFallsOnATinyOverfitSet) {
     const StepBatch batch = small_batch(2);
     DcarParts parts = dcar_parts(clip, batch);
     const Objective objective(clip, &parts.prompts, &parts.caa, &parts.features, &parts.table, parts.config);
-    Optimizer::Parameters trainable = parts.prompts.named_tensors();
-    for (auto& p : parts.caa.named_tensors()) trainable.push_back(p);
+    Optimizer::Parameters trainable = parts.trainable();
     Optimizer optimizer(trainable, {});
     double first = 0, last = 0;
     for (int step = 0; step < 40; ++step) {
