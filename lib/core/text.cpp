@@ -79,3 +79,12 @@ std::string check_id(const std::string& id) {
 }
 
 }  // namespace dcar::text
+
+namespace dcar::text {
+
+std::string zero_padded(uint64_t v, int width) {
+    std::string s = std::to_string(v);
+    return s.size() >= static_cast<size_t>(width) ? s : std::string(static_cast<size_t>(width) - s.size(), '0') + s;
+}
+
+}  // namespace dcar::text

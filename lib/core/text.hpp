@@ -1,5 +1,6 @@
 // Small string helpers shared by the readers, writers and reports.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@ std::vector<std::string> split(const std::string& s, char sep);
 std::string trim(const std::string& s);
 std::string join(const std::vector<std::string>& parts, const std::string& sep);
 bool ends_with(const std::string& s, const std::string& suffix);
+// v in decimal, left-padded with zeros to at least `width` digits (file names that sort: part-000012).
+std::string zero_padded(uint64_t v, int width);
 // The shortest decimal form that reads back as the same float ("0.1", not "0.100000001").
 std::string format_float(float v);
 // format_float for JSON: non-finite values become null.

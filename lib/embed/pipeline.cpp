@@ -377,11 +377,6 @@ std::vector<Reject> read_rejects(const std::string& path) {
     return rejects;
 }
 
-std::string padded(uint64_t v, int width) {
-    std::string s = std::to_string(v);
-    return s.size() >= size_t(width) ? s : std::string(size_t(width) - s.size(), '0') + s;
-}
-
 }  // namespace
 
 void parse_shard(const std::string& text, uint32_t& index, uint32_t& count) {
@@ -426,7 +421,7 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
         const std::string ext = config.write.format == stream::Format::npy ? ".npy" : ".dcs";
         const uint64_t part_size = std::max<uint64_t>(1, config.part_size);
         for (uint64_t p = 0; p * part_size < mine.size(); ++p) {
-            const std::string base = config.output + "/part-" + padded(config.shard_index, 5) + "-" + padded(p, 6);
+            const std::string base = config.output + "/part-" + text::zero_padded(config.shard_index, 5) + "-" + text::zero_padded(p, 6);
             const auto first = mine.begin() + long(p * part_size);
             const auto last = mine.begin() + long(std::min<uint64_t>(mine.size(), (p + 1) * part_size));
             const std::vector<const Item*> part(first, last);

@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "model/tokenizer.hpp"
+#include "train/encode.hpp"
 
 namespace dcar::train {
 
@@ -185,7 +186,7 @@ at::Tensor Caa::forward(const at::Tensor& h) const {
         const at::Tensor adapted = at::relu(at::linear(at::relu(at::linear(x, down)), up));
         x = config.ratio * adapted + (1.0 - config.ratio) * x;
     }
-    return x / x.norm(2, {-1}, true);
+    return normalized(x);
 }
 
 std::vector<std::pair<std::string, at::Tensor*>> Caa::named_tensors() {

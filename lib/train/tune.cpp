@@ -16,9 +16,9 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/random.hpp"
 #include "core/text.hpp"
 #include "io/sink.hpp"
@@ -179,29 +179,6 @@ private:
     std::map<std::string, std::shared_ptr<const model::RgbImage>> cache_;
 };
 
-// Runs body(i) for i in [0, n) on `threads` threads.
-template <class Body>
-void parallel_for(size_t n, int threads, Body body) {
-    const size_t workers = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(threads), n));
-    if (workers == 1) {
-        for (size_t i = 0; i < n; ++i) body(i);
-        return;
-    }
-    std::vector<std::thread> pool;
-    std::vector<std::exception_ptr> errors(workers);
-    for (size_t t = 0; t < workers; ++t)
-        pool.emplace_back([&, t] {
-            try {
-                for (size_t i = t; i < n; i += workers) body(i);
-            } catch (...) {
-                errors[t] = std::current_exception();
-            }
-        });
-    for (auto& th : pool) th.join();
-    for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
-}
-
 struct TokenizedExample {
     std::vector<int32_t> caption;
     std::vector<std::vector<int32_t>> candidates;
@@ -251,11 +228,6 @@ Json options_json(const TuneConfig& c, const std::string& backbone) {
     j["val_fraction"] = c.val_fraction;
     j["seed"] = c.seed;
     return j;
-}
-
-std::string padded(int v) {
-    std::string s = std::to_string(v);
-    return std::string(s.size() < 4 ? 4 - s.size() : 0, '0') + s;
 }
 
 // R@1 in both directions: each image's best caption is one of its own; each caption's best image is its own.
@@ -475,7 +447,7 @@ std::pair<double, double> Trainer::validate() {
 
 void Trainer::save_checkpoint(int epoch, int64_t step) {
     fs::create_directories(config_.output);
-    const std::string state_name = "state-epoch-" + padded(epoch) + ".safetensors";
+    const std::string state_name = "state-epoch-" + text::zero_padded(static_cast<uint64_t>(epoch), 4) + ".safetensors";
     model::TensorMap state = optimizer_->state();
     if (prompts_) for (auto& [name, t] : prompts_->tensors()) state[name] = t.cpu();
     if (caa_) for (auto& [name, t] : caa_->tensors()) state[name] = t.cpu();
@@ -483,7 +455,7 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
     model::write_safetensors(config_.output + "/" + state_name, state, {{"format", "dcar-tune-state"}});
     std::string model_name, fingerprint = backbone_fingerprint_;
     if (config_.method == Method::full) {
-        model_name = "clip-epoch-" + padded(epoch) + ".safetensors";
+        model_name = "clip-epoch-" + text::zero_padded(static_cast<uint64_t>(epoch), 4) + ".safetensors";
         model::TensorMap weights;
         for (auto& [name, t] : model_.weights()) weights[name] = t.detach().cpu();
         fingerprint = model::weights_fingerprint(weights);

@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "model/preprocess.hpp"
 #include "model/safetensors.hpp"
 #include "model/tokenizer.hpp"
@@ -77,19 +77,13 @@ WeighSummary run_weigh(const WeighConfig& config, const Log& log) {
         const size_t n = end - start;
         std::vector<float> pixels(n * 3 * static_cast<size_t>(r * r));
         std::vector<std::string> errors(n);
-        std::vector<std::thread> pool;
-        const size_t threads = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(config.decode_threads), n));
-        for (size_t t = 0; t < threads; ++t)
-            pool.emplace_back([&, t] {
-                for (size_t i = t; i < n; i += threads) {
-                    try {
-                        model::preprocess_file(examples[start + i].image, w.preprocess, pixels.data() + i * 3 * static_cast<size_t>(r * r));
-                    } catch (const std::exception& e) {
-                        errors[i] = e.what();
-                    }
-                }
-            });
-        for (auto& th : pool) th.join();
+        parallel_for(n, config.decode_threads, [&](size_t i) {
+            try {
+                model::preprocess_file(examples[start + i].image, w.preprocess, pixels.data() + i * 3 * static_cast<size_t>(r * r));
+            } catch (const std::exception& e) {
+                errors[i] = e.what();
+            }
+        });
         std::vector<int64_t> good;
         std::vector<const std::vector<int32_t>*> rows;
         for (size_t i = 0; i < n; ++i) {

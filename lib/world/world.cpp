@@ -72,11 +72,6 @@ std::string invent_name(detail::Rng& rng) {
     return name;
 }
 
-std::string zero_padded(int n, int width) {
-    std::string s = std::to_string(n);
-    return s.size() < size_t(width) ? std::string(width - s.size(), '0') + s : s;
-}
-
 int per_class(const WorldConfig& c, Split split) {
     return split == Split::pretrain ? c.pretrain_per_class : split == Split::train ? c.train_per_class : c.test_per_class;
 }
@@ -375,7 +370,7 @@ std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<C
             p.split = split;
             p.class_index = ci;
             p.number = i;
-            const std::string number = zero_padded(i, width);
+            const std::string number = text::zero_padded(static_cast<uint64_t>(i), width);
             p.id = split_text + "_" + k.name + "_" + number;
             p.file_name = k.name + "_" + number + ".jpg";
             p.path = "images/" + split_text + "/" + k.name + "/" + number + ".jpg";
