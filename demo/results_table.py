@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """One TSV table of Recall@1/5/10 (percent) in both directions from dcar-score --json reports, one row per
-report in the order given; the method is the report's "model" field.
-  results_table.py score.json...   (also: several seeds of one method → mean ± std, when --mean is given)"""
+report in the order given; the row's name is the report's "model" field, or LABEL where given as LABEL=FILE.
+  results_table.py [--mean] [LABEL=]score.json...   (--mean: reports with one name → mean ± std, one row)"""
 import json
 import statistics
 import sys
@@ -12,12 +12,15 @@ def main() -> None:
     mean = "--mean" in args
     files = [a for a in args if a != "--mean"]
     rows = {}
-    for path in files:
+    for argument in files:
+        label, _, path = argument.partition("=")
+        if not path or "/" in label:  # no label: the argument is the file
+            label, path = "", argument
         with open(path) as f:
             report = json.load(f)
         m = report["metrics"]
         values = [100 * m[f"{d}_recall@{k}"] for d in ("i2t", "t2i") for k in (1, 5, 10)]
-        rows.setdefault(report["model"], []).append(values)
+        rows.setdefault(label or report["model"], []).append(values)
     print("method\ti2t R@1\ti2t R@5\ti2t R@10\tt2i R@1\tt2i R@5\tt2i R@10" + ("\truns" if mean else ""))
     for method, runs in rows.items():
         if mean:
