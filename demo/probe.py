@@ -5,14 +5,18 @@ For every attribute in the manifest's records ("attributes", plus meta_category 
 "class"), a ridge least-squares one-vs-rest classifier on the L2-normalised embeddings is trained and tested
 in folds. Class attributes are constant within a class, so their folds hold out whole classes (6 folds): the
 probe must read the attribute, not recognise the class. "class" itself uses 5 random folds. Caption rows
-(id#j) count for their item. Prints TSV: attribute, number of values, majority-class accuracy, then the
-probe's accuracy (%) for each input. "majority" is the share of the commonest value. Holding out whole
-classes skews the training folds against the held-out values, so a probe that reads nothing scores below it.
+(id#j) count for their item; where the item lists what its caption "mentioned", only captions that mention
+an attribute are probed for it (the family and the class name are always in the caption; "-" when none does). Prints TSV:
+attribute, number of values, the share (%) of its commonest value among the manifest's items, then the
+probe's accuracy (%) for each input. Holding out whole classes skews the training folds against the
+held-out values, so a probe that reads nothing scores below that share.
 """
 import json
 import sys
 
 import numpy as np
+
+from results_table import split_label
 
 RIDGE = 1.0
 SEED = 2026
@@ -21,9 +25,9 @@ SEED = 2026
 def load_rows(path):
     vectors = np.load(path).astype(np.float64)
     with open(path[: -len(".npy")] + ".ids") as f:
-        ids = [line.rstrip("\n").split("\t")[0].split("#")[0] for line in f]
+        ids = [line.rstrip("\n").split("\t")[0] for line in f]
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors, ids
+    return vectors, [i.split("#")[0] for i in ids], np.array(["#" in i for i in ids])
 
 
 def probe_accuracy(x, labels, folds):
@@ -36,7 +40,22 @@ def probe_accuracy(x, labels, folds):
         targets = np.eye(len(values))[y[train]]
         w = np.linalg.solve(x[train].T @ x[train] + RIDGE * np.eye(x.shape[1]), x[train].T @ targets)
         correct += int(np.sum(np.argmax(x[test] @ w, axis=1) == y[test]))
-    return 100 * correct / len(y), 100 * np.bincount(y).max() / len(y), len(values)
+    return 100 * correct / len(y)
+
+
+def commonest_share(labels):
+    counts = {}
+    for v in labels:
+        counts[v] = counts.get(v, 0) + 1
+    return 100 * max(counts.values()) / len(labels)
+
+
+def attribute_reader(name):
+    if name == "class":
+        return lambda r: r["class_name"]
+    if name == "family":
+        return lambda r: r["meta_category"]
+    return lambda r: str(r["attributes"][name])
 
 
 def main():
@@ -48,20 +67,23 @@ def main():
     class_fold = dict(zip(rng.permutation(classes), np.arange(len(classes)) % 6))
     table, header = {}, ["attribute", "values", "majority"]
     for argument in inputs:
-        label, _, path = argument.partition("=")
-        if not path or "/" in label:
-            label, path = argument, argument
+        label, path = split_label(argument)
+        label = label or path
         header.append(label)
-        x, ids = load_rows(path)
+        x, ids, is_caption = load_rows(path)
         records = [items[i] for i in ids]
-        attributes = {"class": [r["class_name"] for r in records], "family": [r["meta_category"] for r in records]}
-        for name in records[0]["attributes"]:
-            attributes[name] = [str(r["attributes"][name]) for r in records]
         random_fold = np.random.default_rng(SEED).permutation(len(ids)) % 5
         by_class = np.array([class_fold[r["class_name"]] for r in records])
-        for name, labels in attributes.items():
-            accuracy, majority, count = probe_accuracy(x, labels, random_fold if name == "class" else by_class)
-            table.setdefault(name, [name, str(count), f"{majority:.1f}"]).append(f"{accuracy:.1f}")
+        for name in ["class", "family"] + list(records[0]["attributes"]):
+            value = attribute_reader(name)
+            rows = np.array([not c or name in ("class", "family") or name in r.get("mentioned", [name])
+                             for r, c in zip(records, is_caption)])
+            labels = [value(r) for r, keep in zip(records, rows) if keep]
+            folds = (random_fold if name == "class" else by_class)[rows]
+            accuracy = f"{probe_accuracy(x[rows], labels, folds):.1f}" if labels else "-"
+            everything = [value(r) for r in items.values()]
+            row = table.setdefault(name, [name, str(len(set(everything))), f"{commonest_share(everything):.1f}"])
+            row.append(accuracy)
     print("\t".join(header))
     for row in table.values():
         print("\t".join(row))

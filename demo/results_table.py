@@ -3,8 +3,15 @@
 report in the order given; the row's name is the report's "model" field, or LABEL where given as LABEL=FILE.
   results_table.py [--mean] [LABEL=]score.json...   (--mean: reports with one name → mean ± std, one row)"""
 import json
+import os
 import statistics
 import sys
+
+
+def split_label(argument):
+    """LABEL=FILE → (LABEL, FILE), split at the last "="; an existing file's own name is never split."""
+    label, _, path = argument.rpartition("=")
+    return ("", argument) if os.path.exists(argument) or not label else (label, path)
 
 
 def main() -> None:
@@ -13,9 +20,7 @@ def main() -> None:
     files = [a for a in args if a != "--mean"]
     rows = {}
     for argument in files:
-        label, _, path = argument.partition("=")
-        if not path or "/" in label:  # no label: the argument is the file
-            label, path = "", argument
+        label, path = split_label(argument)
         with open(path) as f:
             report = json.load(f)
         m = report["metrics"]

@@ -40,4 +40,17 @@ $(M): $(W)/world.json
 	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 --threads $(THREADS) \
 	  --layout as-is --image-root $(W) --resume -o $(OUT)/backbone $(W)/pretrain.json
 
+# Which of the world's attributes each method's embeddings encode (demo/probe.py; not part of `all`):
+#   make -f demo/world.mk probe
+.PHONY: probe
+probe: $(RUN)/probe.tsv
+	@expand -t 14 $<
+$(RUN)/%/img.npy: $(RUN)/%/img.dcs
+	$(BIN)/dcar-cat --quiet -F npy -o $@ $<
+$(RUN)/%/txt.npy: $(RUN)/%/txt.dcs
+	$(BIN)/dcar-cat --quiet -F npy -o $@ $<
+$(RUN)/probe.tsv: $(foreach m,$(METHODS),$(RUN)/$(m)/img.npy $(RUN)/$(m)/txt.npy)
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/probe.py $(TEST) \
+	  $(foreach m,$(METHODS),"$(m) images=$(RUN)/$(m)/img.npy") $(foreach m,$(METHODS),"$(m) captions=$(RUN)/$(m)/txt.npy") > $@
+
 include $(DCAR_SOURCE)/demo/pipeline.mk
