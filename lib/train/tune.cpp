@@ -376,9 +376,15 @@ void Trainer::prepare_data() {
         log_.info("token features: " + std::to_string(features_.size()) + " distinct BPE ids");
     }
     std::set<std::string> classes, images;
-    for (const size_t i : train_) classes.insert(examples_[i].class_name), images.insert(examples_[i].image);
-    log_.info("training on " + std::to_string(train_.size()) + " captions of " + std::to_string(images.size()) + " images in " +
-              std::to_string(classes.size()) + " classes" + (val_.empty() ? "" : ", validating on " + std::to_string(val_.size()) + " captions") +
+    for (const size_t i : train_) {
+        images.insert(examples_[i].image);
+        if (!examples_[i].class_name.empty()) classes.insert(examples_[i].class_name);
+    }
+    const std::string in_classes = classes.empty()      ? ", none with a class"
+                                   : classes.size() == 1 ? " in 1 class"
+                                                         : " in " + std::to_string(classes.size()) + " classes";
+    log_.info("training on " + std::to_string(train_.size()) + " captions of " + std::to_string(images.size()) + " images" + in_classes +
+              (val_.empty() ? "" : ", validating on " + std::to_string(val_.size()) + " captions") +
               (truncated ? "; " + std::to_string(truncated) + " texts cut to the context" : ""));
 }
 
