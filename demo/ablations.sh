@@ -2,7 +2,8 @@
 # DCAR's ablations and sweeps on the world (docs/RESULTS.md): one dcar-tune run per setting, each in its own
 # directory, on the demo's backbone and with the demo's recipe (demo/world.mk), then one table. The reference
 # rows (maple, dcar) are the demo's own runs for the same seed; "dcar defaults" repeats dcar beside the
-# ablations, so that a different THREADS (float summation order) shows as its own noise. Re-running redoes only what is missing.
+# ablations, so that a different THREADS (float summation order) shows as its own noise. Re-running redoes
+# only what is missing.
 # Usage: demo/ablations.sh [BUILD] [OUT] [SEED]      (EPOCHS and THREADS pass through to demo/world.mk)
 set -euo pipefail
 BUILD=${1:-build}

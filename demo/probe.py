@@ -6,11 +6,12 @@ For every attribute in the manifest's records ("attributes", plus meta_category 
 in folds. Class attributes are constant within a class, so their folds hold out whole classes (6 folds): the
 probe must read the attribute, not recognise the class. "class" itself uses 5 random folds. Caption rows
 (id#j) count for their item; where the item lists what its caption "mentioned", only captions that mention
-an attribute are probed for it (the family and the class name are always in the caption; "-" when none does). Prints TSV:
-attribute, number of values, the share (%) of its commonest value among the manifest's items, then the
-probe's accuracy (%) for each input. Holding out whole classes skews the training folds against the
+an attribute are probed for it (the family and the class name are always in the caption; "-" when none
+does). Prints TSV: attribute, number of values, the share (%) of its commonest value among the manifest's
+items, then the probe's accuracy (%) for each input. Holding out whole classes skews the training folds against the
 held-out values, so a probe that reads nothing scores below that share.
 """
+import collections
 import json
 import sys
 
@@ -41,13 +42,6 @@ def probe_accuracy(x, labels, folds):
         w = np.linalg.solve(x[train].T @ x[train] + RIDGE * np.eye(x.shape[1]), x[train].T @ targets)
         correct += int(np.sum(np.argmax(x[test] @ w, axis=1) == y[test]))
     return 100 * correct / len(y)
-
-
-def commonest_share(labels):
-    counts = {}
-    for v in labels:
-        counts[v] = counts.get(v, 0) + 1
-    return 100 * max(counts.values()) / len(labels)
 
 
 def attribute_reader(name):
@@ -81,9 +75,11 @@ def main():
             labels = [value(r) for r, keep in zip(records, rows) if keep]
             folds = (random_fold if name == "class" else by_class)[rows]
             accuracy = f"{probe_accuracy(x[rows], labels, folds):.1f}" if labels else "-"
-            everything = [value(r) for r in items.values()]
-            row = table.setdefault(name, [name, str(len(set(everything))), f"{commonest_share(everything):.1f}"])
-            row.append(accuracy)
+            if name not in table:  # the attribute's columns, from the whole manifest, once
+                counts = collections.Counter(value(r) for r in items.values())
+                commonest = 100 * counts.most_common(1)[0][1] / sum(counts.values())
+                table[name] = [name, str(len(counts)), f"{commonest:.1f}"]
+            table[name].append(accuracy)
     print("\t".join(header))
     for row in table.values():
         print("\t".join(row))

@@ -45,9 +45,7 @@ $(M): $(W)/world.json
 .PHONY: probe
 probe: $(RUN)/probe.tsv
 	@expand -t 14 $<
-$(RUN)/%/img.npy: $(RUN)/%/img.dcs
-	$(BIN)/dcar-cat --quiet -F npy -o $@ $<
-$(RUN)/%/txt.npy: $(RUN)/%/txt.dcs
+$(RUN)/%.npy: $(RUN)/%.dcs
 	$(BIN)/dcar-cat --quiet -F npy -o $@ $<
 $(RUN)/probe.tsv: $(foreach m,$(METHODS),$(RUN)/$(m)/img.npy $(RUN)/$(m)/txt.npy)
 	/usr/bin/python3 $(DCAR_SOURCE)/demo/probe.py $(TEST) \
