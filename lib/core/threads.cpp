@@ -7,6 +7,7 @@
 #include <thread>
 
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" int openblas_get_num_threads() __attribute__((weak));
 
 namespace dcar {
 
@@ -20,6 +21,16 @@ int set_threads(int n, int blas_threads) {
     omp_set_num_threads(n);
     if (openblas_set_num_threads) openblas_set_num_threads(blas_threads < 1 ? n : blas_threads);
     return n;
+}
+
+BlasThreadsScope::BlasThreadsScope(int n) {
+    if (!openblas_set_num_threads || !openblas_get_num_threads) return;
+    previous_ = openblas_get_num_threads();
+    openblas_set_num_threads(n);
+}
+
+BlasThreadsScope::~BlasThreadsScope() {
+    if (previous_ > 0) openblas_set_num_threads(previous_);
 }
 
 }  // namespace dcar

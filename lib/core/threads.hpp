@@ -10,4 +10,17 @@ namespace dcar {
 // from outside any OpenMP region and would otherwise run on one core.
 int set_threads(int n, int blas_threads = 1);
 
+// OpenBLAS's own pool held at n threads for the life of this object, then put back (no effect where the BLAS is
+// not OpenBLAS). Not for concurrent use: one owner at a time changes the process-wide setting.
+class BlasThreadsScope {
+public:
+    explicit BlasThreadsScope(int n);
+    ~BlasThreadsScope();
+    BlasThreadsScope(const BlasThreadsScope&) = delete;
+    BlasThreadsScope& operator=(const BlasThreadsScope&) = delete;
+
+private:
+    int previous_ = 0;
+};
+
 }  // namespace dcar

@@ -278,8 +278,7 @@ private:
             if (batch_items.empty()) return;
             c10::InferenceMode guard;
             const at::Tensor input = at::from_blob(pixels.data(), {int64_t(batch_items.size()), 3, preprocess_.resolution, preprocess_.resolution}, at::kFloat);
-            write_features(train::encode_images(clip_, input.to(clip_.device()), prompts_ ? &prompts_->prompts : nullptr),
-                           batch_items, writer);
+            write_features(train::infer_images(clip_, input, prompts_ ? &prompts_->prompts : nullptr), batch_items, writer);
             embedded += batch_items.size();
             done_so_far += batch_items.size();
             log_.progress("images", done_so_far, total);
@@ -314,9 +313,9 @@ private:
             c10::InferenceMode guard;
             std::vector<const std::vector<int32_t>*> rows;
             for (const auto& c : captions) rows.push_back(&c);
-            const train::TextBatch texts = train::make_text_batch(rows, k);
-            const at::Tensor weights = use_table_ ? prompts_->table->weights_for(texts, prompts_->dtr) : at::Tensor();
-            write_features(train::encode_texts(clip_, texts, weights, prompts), batch_items, writer);
+            train::TokenWeighting weighting;
+            if (use_table_) weighting = [&](const train::TextBatch& texts) { return prompts_->table->weights_for(texts, prompts_->dtr); };
+            write_features(train::infer_texts(clip_, rows, prompts, weighting), batch_items, writer);
             embedded += batch_items.size();
             done_so_far += batch_items.size();
             log_.progress("captions", done_so_far, total);

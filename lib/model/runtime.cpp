@@ -1,8 +1,16 @@
 // Torch's intra-op pool is OpenMP here; setting it after dcar::set_threads keeps both at the same count.
 #include "model/runtime.hpp"
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <malloc.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+#include <vector>
 
 #include "core/threads.hpp"
 
@@ -21,6 +29,33 @@ int set_threads(int n) {
         interop_set = true;
     }
     return applied;
+}
+
+at::Tensor encode_rows(int64_t n, int threads, const std::function<at::Tensor(int64_t)>& encode_one) {
+    if (n <= 0) throw std::invalid_argument("encode_rows: no items");
+    if (threads <= 0) threads = at::get_num_threads();
+    const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(threads, n));
+    std::vector<at::Tensor> rows(static_cast<size_t>(n));
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
+    const BlasThreadsScope single_blas(1);
+    // Always on worker threads, even for one item: the calling thread's OpenMP count is the user's --threads,
+    // and a worker's own count (set below) is what keeps every item on one thread whatever that is.
+    std::vector<std::thread> pool;
+    for (int64_t w = 0; w < workers; ++w)
+        pool.emplace_back([&, w] {
+            try {
+                at::internal::lazy_init_num_threads();  // LibTorch's per-thread set-up first, then one thread
+                omp_set_num_threads(1);
+                c10::InferenceMode guard;
+                for (int64_t i = w; i < n; i += workers) rows[static_cast<size_t>(i)] = encode_one(i);
+            } catch (...) {
+                errors[static_cast<size_t>(w)] = std::current_exception();
+            }
+        });
+    for (auto& t : pool) t.join();
+    for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+    return at::cat(rows, 0);
 }
 
 }  // namespace dcar::model

@@ -3,6 +3,10 @@
 // defaults to one intra-op thread on small machines and changes OpenMP's count for FAISS as a side effect
 // (../shared/notes/build-stack.md §5.3), so every model tool calls this first.
 #pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
 
 namespace dcar::model {
 
@@ -13,5 +17,13 @@ namespace dcar::model {
 // training step's time at ViT-B/32 size (docs/BENCHMARKS.md). The cost is that the process keeps its peak
 // heap until it exits.
 int set_threads(int n);
+
+// Row-exact inference on the CPU: encode_one(i) gives item i's features [1, E]; the result stacks them [n, E]
+// in order. Each item runs on one thread from start to end (LibTorch's intra-op pool and OpenBLAS both at one
+// thread there), the items spread over `threads` worker threads (≤ 0: the caller's intra-op count). An item's
+// numbers then depend on its own input only: batched, a matrix product's row lands in a different BLAS
+// micro-kernel, and a vectorised loop's element in a different lane or scalar tail, as the batch size, the
+// thread count or the neighbours change (docs/DETERMINISM.md). Runs under c10::InferenceMode: no gradients.
+at::Tensor encode_rows(int64_t n, int threads, const std::function<at::Tensor(int64_t)>& encode_one);
 
 }  // namespace dcar::model

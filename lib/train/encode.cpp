@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
 
 namespace dcar::train {
@@ -71,6 +72,24 @@ at::Tensor encode_images(const model::Clip& model, const at::Tensor& pixels, con
         return model::encode_image(model, pixels, &visual);
     }
     return model::encode_image(model, pixels);
+}
+
+at::Tensor infer_images(const model::Clip& model, const at::Tensor& pixels, const PromptSet* prompts) {
+    if (!model.device().is_cpu()) return encode_images(model, pixels.to(model.device()), prompts);
+    const at::Tensor input = pixels.cpu();
+    return model::encode_rows(input.size(0), 0, [&](int64_t i) { return encode_images(model, input.narrow(0, i, 1), prompts); });
+}
+
+at::Tensor infer_texts(const model::Clip& model, const std::vector<const std::vector<int32_t>*>& captions,
+                       const PromptSet* prompts, const TokenWeighting& token_weights) {
+    const int64_t k = context_slots(prompts);
+    auto encode = [&](const std::vector<const std::vector<int32_t>*>& rows) {
+        const TextBatch batch = make_text_batch(rows, k);
+        return encode_texts(model, batch, token_weights ? token_weights(batch) : at::Tensor(), prompts);
+    };
+    if (!model.device().is_cpu()) return encode(captions);
+    return model::encode_rows(static_cast<int64_t>(captions.size()), 0,
+                              [&](int64_t i) { return encode({captions[static_cast<size_t>(i)]}); });
 }
 
 at::Tensor normalized(const at::Tensor& features) {

@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,15 @@ int64_t context_slots(const PromptSet* prompts);
 at::Tensor encode_texts(const model::Clip& model, const TextBatch& batch, const at::Tensor& token_weights,
                         const PromptSet* prompts);
 at::Tensor encode_images(const model::Clip& model, const at::Tensor& pixels, const PromptSet* prompts);
+
+// Inference as dcar-embed and dcar-weigh promise it (docs/DETERMINISM.md): on the CPU every item is encoded on
+// its own (model::encode_rows; a caption at its own length), so its bytes depend on the item alone, never on
+// the batch, the thread count or the order; on a GPU the batch runs as one. token_weights, when given, maps a
+// batch to its [N, W] weights (see encode_texts) and must weigh each row by that row alone.
+using TokenWeighting = std::function<at::Tensor(const TextBatch&)>;
+at::Tensor infer_images(const model::Clip& model, const at::Tensor& pixels, const PromptSet* prompts);
+at::Tensor infer_texts(const model::Clip& model, const std::vector<const std::vector<int32_t>*>& captions,
+                       const PromptSet* prompts, const TokenWeighting& token_weights = {});
 
 // Rows divided by their L2 norm, in fp32.
 at::Tensor normalized(const at::Tensor& features);

@@ -40,7 +40,7 @@ struct Weigher {
         return caption_tokens(*tokenizer, caption, clip.config.context_length, context_slots(prompt_set()), true);
     }
     at::Tensor image_features(const at::Tensor& pixels) const {
-        return normalized(encode_images(clip, pixels.to(clip.device()), prompt_set()));
+        return normalized(infer_images(clip, pixels, prompt_set()));
     }
 };
 
