@@ -18,7 +18,10 @@ int main(int argc, char** argv) {
         ("class-embeddings", cli::po::value<std::string>()->value_name("FILE"), "class-name embeddings (.dcs or .npy; ids = class names)")
         ("alpha", cli::po::value<double>()->value_name("A")->default_value(0.5, "0.5"), "category-matching weight: 1+A on the item's own class")
         ("keep-released", "also keep the manifest's own negatives (filtered the same way)")
-        ("seed", cli::po::value<uint64_t>()->value_name("N")->default_value(1), "random seed")
+        ("shots", cli::po::value<int64_t>()->value_name("N")->default_value(0), "images per class to mine from and write, drawn as dcar-tune --shots draws them (0 = all)")
+        ("val-fraction", cli::po::value<double>()->value_name("F")->default_value(0.0, "0"), "hold out this fraction of images first, as dcar-tune --val-fraction does")
+        ("val-output", cli::po::value<std::string>()->value_name("FILE"), "write the held-out images' captions here (for dcar-tune --val)")
+        ("seed", cli::po::value<uint64_t>()->value_name("N")->default_value(1), "random seed (the shots and the negatives)")
         ("image-root", cli::po::value<std::string>()->value_name("DIR")->default_value(""), "prefix for image paths")
         ("layout", cli::po::value<std::string>()->value_name("NAME")->default_value("auto"),
          "FDRD path rule: auto|caltech101|cars|dtd|ucf101|pets|aircraft|flowers|as-is")
@@ -48,6 +51,13 @@ int main(int argc, char** argv) {
         job.config.alpha = a["alpha"].as<double>();
         job.config.keep_released = a.count("keep-released") > 0;
         job.config.seed = a["seed"].as<uint64_t>();
+        job.shots = a["shots"].as<int64_t>();
+        if (job.shots < 0) throw Error(ErrorCode::usage, "--shots must not be negative");
+        job.val_fraction = a["val-fraction"].as<double>();
+        if (!(job.val_fraction >= 0 && job.val_fraction < 1)) throw Error(ErrorCode::usage, "--val-fraction must be in [0, 1)");
+        if (a.count("val-output")) job.val_output = a["val-output"].as<std::string>();
+        if ((job.val_fraction > 0) != !job.val_output.empty())
+            throw Error(ErrorCode::usage, "--val-fraction and --val-output go together: held-out captions must go somewhere, and only there");
 
         const train::MineStats stats = train::run_mine_negatives(job, ctx.log);
         return stats.skipped_records ? cli::exit_partial : cli::exit_ok;

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
         ("augment", "random resized crops (the default except for full)")
         ("crop-min", value<double>()->value_name("S")->default_value(0.5, "0.5"), "smallest crop, as a fraction of the image area")
         ("val-fraction", value<double>()->value_name("F")->default_value(0.0, "0"), "hold out this fraction of images for per-epoch validation R@1")
+        ("val", value<std::string>()->value_name("FILE"), "validate on this file's images and captions instead (e.g. dcar-mine-negatives --val-output)")
         ("seed", value<uint64_t>()->value_name("N")->default_value(1), "random seed (shots, order, crops, initial prompts)")
         ("device", value<std::string>()->value_name("DEV")->default_value("auto"), "cpu | cuda[:N] | auto")
         ("dtype", value<std::string>()->value_name("TYPE")->default_value("auto"), "backbone compute type: auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16")
@@ -155,6 +156,10 @@ int main(int argc, char** argv) {
         if (!(config.crop_min > 0 && config.crop_min <= 1)) throw Error(ErrorCode::usage, "--crop-min must be in (0, 1]");
         config.val_fraction = a["val-fraction"].as<double>();
         if (!(config.val_fraction >= 0 && config.val_fraction < 1)) throw Error(ErrorCode::usage, "--val-fraction must be in [0, 1)");
+        if (a.count("val")) {
+            config.val_input = a["val"].as<std::string>();
+            if (config.val_fraction > 0) throw Error(ErrorCode::usage, "--val and --val-fraction exclude each other");
+        }
         if (config.warmup_epochs < 0 || config.shots < 0) throw Error(ErrorCode::usage, "--warmup-epochs and --shots must not be negative");
         config.seed = a["seed"].as<uint64_t>();
         config.device = a["device"].as<std::string>();

@@ -1,6 +1,10 @@
 #include "train/dataset.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.hpp"
+#include "core/random.hpp"
 #include "core/text.hpp"
 #include "io/source.hpp"
 
@@ -28,6 +32,32 @@ std::vector<Example> read_examples(const std::string& path, const manifest::Read
     }
     if (examples.empty()) throw_error(ErrorCode::format, path, "no captions");
     return examples;
+}
+
+ShotSplit split_shots(const std::map<std::string, std::string>& class_of_item, int64_t shots, double val_fraction,
+                      uint64_t seed) {
+    std::vector<std::string> items;
+    for (const auto& entry : class_of_item) items.push_back(entry.first);  // sorted: the map's order
+    Rng rng(stream_seed(seed, 0x7661));  // "va"
+    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
+    const size_t held = std::min(items.size(), static_cast<size_t>(std::llround(val_fraction * static_cast<double>(items.size()))));
+    ShotSplit split;
+    split.val.insert(items.begin(), items.begin() + static_cast<long>(held));
+    std::map<std::string, std::vector<std::string>> by_class;
+    for (size_t i = held; i < items.size(); ++i) {
+        const std::string& class_name = class_of_item.at(items[i]);
+        if (class_name.empty()) split.train.insert(items[i]);
+        else by_class[class_name].push_back(items[i]);
+    }
+    uint64_t class_index = 0;
+    for (auto& [name, list] : by_class) {
+        std::sort(list.begin(), list.end());
+        Rng pick(stream_seed(seed, 0x73686f74, class_index++));  // "shot"
+        for (size_t i = list.size(); i > 1; --i) std::swap(list[i - 1], list[pick.below(i)]);
+        const size_t take = shots > 0 ? std::min(list.size(), static_cast<size_t>(shots)) : list.size();
+        split.train.insert(list.begin(), list.begin() + static_cast<long>(take));
+    }
+    return split;
 }
 
 }  // namespace dcar::train

@@ -12,6 +12,7 @@
 #include "core/random.hpp"
 #include "core/text.hpp"
 #include "stream/embeddings.hpp"
+#include "train/dataset.hpp"
 
 namespace dcar::train {
 
@@ -462,13 +463,34 @@ MineStats run_mine_negatives(const MineJob& job, const Log& log) {
     check_config(config, !job.class_embeddings_path.empty());
     ClassEmbeddings embeddings;
     if (!job.class_embeddings_path.empty()) embeddings = load_class_embeddings(job.class_embeddings_path);
-    const manifest::Manifest manifest = manifest::read_manifest(job.manifest_path, job.read, log);
+    manifest::Manifest manifest = manifest::read_manifest(job.manifest_path, job.read, log);
+    std::vector<Record> held_out;
+    if (job.shots > 0 || job.val_fraction > 0) {
+        std::map<std::string, std::string> class_of;
+        for (const auto& item : manifest.items) class_of.emplace(item.id, item.class_name);
+        const ShotSplit split = split_shots(class_of, job.shots, job.val_fraction, config.seed);
+        std::vector<manifest::Item> shots;
+        for (auto& item : manifest.items) {
+            if (split.train.count(item.id)) {
+                shots.push_back(std::move(item));
+            } else if (split.val.count(item.id)) {
+                for (size_t j = 0; j < item.captions.size(); ++j)
+                    held_out.push_back({item.id, manifest::caption_id(item.id, j), item.image, item.captions[j], item.class_name, {}});
+            }
+        }
+        log.info("pool: " + std::to_string(shots.size()) + " of " + std::to_string(class_of.size()) + " images kept as shots (seed " +
+                 std::to_string(config.seed) + "), " + std::to_string(split.val.size()) + " held out for validation");
+        manifest.items = std::move(shots);
+    }
     MineStats stats;
     const auto records =
         mine_negatives(manifest, config, job.class_embeddings_path.empty() ? nullptr : &embeddings, stats);
     auto sink = io::open_sink(job.output);
+    std::unique_ptr<io::Sink> val_sink = job.val_output.empty() ? nullptr : io::open_sink(job.val_output);
     write_records(records, *sink);
+    if (val_sink) write_records(held_out, *val_sink);
     sink->commit();
+    if (val_sink) val_sink->commit();
     log.info(stats.summary());
     return stats;
 }

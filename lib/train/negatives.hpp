@@ -132,6 +132,11 @@ struct MineJob {
     std::string class_embeddings_path;  // "" = none
     std::string output = "-";           // "-" = stdout; files are replaced atomically
     MineConfig config;
+    // The pool: only the shots of config.seed (split_shots in train/dataset.hpp) are mined from and written;
+    // the held-out images' captions go to val_output, without negatives, and feed nothing else.
+    int64_t shots = 0;                  // images per class (0 = all)
+    double val_fraction = 0;
+    std::string val_output;             // "" = none (then val_fraction must be 0)
 };
 // Reads, mines, writes; reports the summary with log.info. Throws dcar::Error.
 MineStats run_mine_negatives(const MineJob& job, const Log& log);

@@ -92,37 +92,23 @@ TuneConfig method_defaults(Method method) {
 
 namespace {
 
-// The training and validation examples: images (items) held out at random for validation, then up to `shots`
-// images per class, each with all of its captions.
-void split_examples(const std::vector<Example>& examples, const TuneConfig& config, std::vector<size_t>& train,
+// The training and validation examples: the shots of the seed (split_shots) from the input; with --val FILE the
+// validation examples are that file's, appended to `examples`.
+void split_examples(std::vector<Example>& examples, const TuneConfig& config, const Log& log, std::vector<size_t>& train,
                     std::vector<size_t>& val) {
-    std::vector<std::string> items;
     std::map<std::string, std::string> class_of;
-    for (const auto& e : examples)
-        if (class_of.emplace(e.item, e.class_name).second) items.push_back(e.item);
-    std::sort(items.begin(), items.end());
-    Rng rng(stream_seed(config.seed, 0x7661));  // "va"
-    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
-    const auto held = static_cast<size_t>(std::llround(config.val_fraction * static_cast<double>(items.size())));
-    std::set<std::string> val_items(items.begin(), items.begin() + static_cast<long>(std::min(held, items.size())));
-    std::map<std::string, std::vector<std::string>> by_class;
-    std::set<std::string> train_items;
-    for (size_t i = held; i < items.size(); ++i) {
-        // Shots are per class: images without a class are all kept.
-        if (class_of[items[i]].empty()) train_items.insert(items[i]);
-        else by_class[class_of[items[i]]].push_back(items[i]);
-    }
-    uint64_t class_index = 0;
-    for (auto& [name, list] : by_class) {
-        std::sort(list.begin(), list.end());
-        Rng pick(stream_seed(config.seed, 0x73686f74, class_index++));  // "shot"
-        for (size_t i = list.size(); i > 1; --i) std::swap(list[i - 1], list[pick.below(i)]);
-        const size_t take = config.shots > 0 ? std::min(list.size(), static_cast<size_t>(config.shots)) : list.size();
-        train_items.insert(list.begin(), list.begin() + static_cast<long>(take));
-    }
+    for (const auto& e : examples) class_of.emplace(e.item, e.class_name);
+    const ShotSplit split = split_shots(class_of, config.shots, config.val_fraction, config.seed);
     for (size_t i = 0; i < examples.size(); ++i) {
-        if (val_items.count(examples[i].item)) val.push_back(i);
-        else if (train_items.count(examples[i].item)) train.push_back(i);
+        if (split.val.count(examples[i].item)) val.push_back(i);
+        else if (split.train.count(examples[i].item)) train.push_back(i);
+    }
+    if (config.val_input.empty()) return;
+    for (auto& e : read_examples(config.val_input, config.read, log)) {
+        if (class_of.count(e.item))
+            throw_error(ErrorCode::usage, config.val_input, "item '" + e.item + "' is also in the training input " + config.input);
+        val.push_back(examples.size());
+        examples.push_back(std::move(e));
     }
 }
 
@@ -226,6 +212,7 @@ Json options_json(const TuneConfig& c, const std::string& backbone) {
     j["augment"] = c.augment;
     j["crop_min"] = c.crop_min;
     j["val_fraction"] = c.val_fraction;
+    j["val"] = c.val_input;
     j["seed"] = c.seed;
     return j;
 }
@@ -313,7 +300,7 @@ void Trainer::load_backbone(const CheckpointInfo* resume_from) {
 
 void Trainer::prepare_data() {
     examples_ = read_examples(config_.input, config_.read, log_);
-    split_examples(examples_, config_, train_, val_);
+    split_examples(examples_, config_, log_, train_, val_);
     if (train_.size() < 2) throw_error(ErrorCode::format, config_.input, "fewer than two training captions after sampling shots");
     // Decode every image once: bad ones are reported and their captions dropped, never fatal.
     std::vector<size_t> all(train_);

@@ -47,6 +47,7 @@ struct TuneConfig {
     bool augment = true;      // RandomResizedCrop(scale = crop_min..1, ratio 3/4..4/3), no flips
     double crop_min = 0.5;
     double val_fraction = 0;  // images held out for per-epoch validation R@1
+    std::string val_input;    // validation examples from this file instead (records or a manifest; "" = none)
     uint64_t seed = 1;
 
     std::string device = "auto";  // cpu | cuda[:N] | auto

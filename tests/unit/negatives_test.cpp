@@ -1,7 +1,8 @@
 // Negative mining (lib/train/negatives): the class-name matching rule on constructed captions (spaces,
 // underscores, case, absence, names inside longer words), the category-matching weight, determinism under a
 // seed, hard swaps from a constructed set of class embeddings, duplicates and the positive never kept, the
-// JSON lines output, and the released FDRD caltech101 train file (skipped when ../shared is absent).
+// JSON lines output, the released FDRD caltech101 train file (skipped when ../shared is absent), and the
+// shot split that mining and training share.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include "core/error.hpp"
 #include "io/sink.hpp"
 #include "manifest/manifest.hpp"
+#include "train/dataset.hpp"
 #include "train/negatives.hpp"
 
 namespace dcar::train {
@@ -364,3 +366,40 @@ TEST(NegativesSharedData, EveryCaltechTrainItemGetsNegatives) {
 
 }  // namespace
 }  // namespace dcar::train
+
+namespace {
+std::map<std::string, std::string> pool_of(int classes, int per_class, int classless) {
+    std::map<std::string, std::string> pool;
+    for (int c = 0; c < classes; ++c)
+        for (int i = 0; i < per_class; ++i) pool["c" + std::to_string(c) + "_" + std::to_string(i)] = "class" + std::to_string(c);
+    for (int i = 0; i < classless; ++i) pool["free_" + std::to_string(i)] = "";
+    return pool;
+}
+}  // namespace
+
+TEST(SplitShots, HoldsOutThenTakesShotsPerClassAndKeepsClasslessItems) {
+    const auto pool = pool_of(4, 10, 3);
+    const dcar::train::ShotSplit split = dcar::train::split_shots(pool, 2, 0.25, 9);
+    EXPECT_EQ(split.val.size(), 11u);  // round(0.25 x 43)
+    for (const auto& item : split.val) EXPECT_EQ(split.train.count(item), 0u) << item;
+    std::map<std::string, int> per_class;
+    for (const auto& item : split.train) ++per_class[pool.at(item)];
+    for (int c = 0; c < 4; ++c) EXPECT_LE(per_class["class" + std::to_string(c)], 2);
+    int classless_left = 0;
+    for (const auto& [item, name] : pool)
+        if (name.empty() && !split.val.count(item)) ++classless_left;
+    EXPECT_EQ(per_class[""], classless_left);
+}
+
+TEST(SplitShots, DependsOnTheSeedOnlyAndKeepsAPoolThatIsTheShots) {
+    const auto pool = pool_of(5, 12, 0);
+    const auto a = dcar::train::split_shots(pool, 3, 0.0, 4), b = dcar::train::split_shots(pool, 3, 0.0, 4);
+    EXPECT_EQ(a.train, b.train);
+    EXPECT_NE(dcar::train::split_shots(pool, 3, 0.0, 5).train, a.train);
+    EXPECT_EQ(a.train.size(), 15u);
+    // The shots, drawn again from themselves with the same seed and count: every item stays.
+    std::map<std::string, std::string> shots;
+    for (const auto& item : a.train) shots[item] = pool.at(item);
+    EXPECT_EQ(dcar::train::split_shots(shots, 3, 0.0, 4).train, a.train);
+    EXPECT_EQ(dcar::train::split_shots(pool, 0, 0.0, 4).train.size(), pool.size());
+}
