@@ -26,8 +26,8 @@ _dcar_index_merge_valued='-o --output -t --threads'
 _dcar_index_info_valued='-t --threads'
 _dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output -t --threads'
 _dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --plot --chunk-size -o --output -t --threads'
-_dcar_negatives_options='--swaps --attributes --hard-swap-p --hard-pool --class-embeddings --alpha --keep-released --shots --val-fraction --val-output --seed --image-root --layout --strict -o --output'
-_dcar_negatives_valued='--swaps --attributes --hard-swap-p --hard-pool --class-embeddings --alpha --shots --val-fraction --val-output --seed --image-root --layout -o --output -t --threads'
+_dcar_negatives_options='--swaps --attributes --attribute-swaps --attribute-lexicon --hard-swap-p --hard-pool --class-embeddings --alpha --keep-released --shots --val-fraction --val-output --seed --image-root --layout --strict -o --output'
+_dcar_negatives_valued='--swaps --attributes --attribute-swaps --attribute-lexicon --hard-swap-p --hard-pool --class-embeddings --alpha --shots --val-fraction --val-output --seed --image-root --layout -o --output -t --threads'
 _dcar_world_valued='--seed --size --families --base-per-family --novel-per-family --pretrain-per-class --train-per-class --test-per-class --mention-class --mention-nuisance --pretrain-mention-class --pretrain-mention-nuisance --quality -t --threads'
 _dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --max-pixels --rejects --on-error --shard --part-size --prompts --token-weights -o --output -t --threads'
 _dcar_tune_options='--method -m --model --init-size -o --output --resume --image-root --layout --prompt-length --prompt-depth --visual-prompts --no-text-prompts --visual-init --prompt-init --con-mode --lambda --alpha --cate-form --caa --caa-hidden --caa-ratio --candidates --cate-in-batch --dtr --dtr-infer --w-min --w-max --ema --blank --weight-table --optimizer --lr --momentum --weight-decay --warmup-epochs --warmup --warmup-lr --epochs -b --batch --shots --no-augment --augment --crop-min --val-fraction --val --seed --device --dtype --vision-heads --text-heads --vocab --decode-threads --max-steps --step-log'
@@ -130,7 +130,7 @@ _dcar() {
             dcar-index:build:-f | dcar-index:build:--factory) _dcar_words $_dcar_factories ;;
             dcar-embed::-m | dcar-embed::--model | dcar-embed::--vocab) _dcar_files ;;  # before the name-only --model below
             dcar-embed::-F | dcar-embed::--format) _dcar_words dcs npy ;;
-            dcar-mine-negatives::--class-embeddings | dcar-mine-negatives::-o | dcar-mine-negatives::--output | dcar-mine-negatives::--val-output) _dcar_files ;;
+            dcar-mine-negatives::--class-embeddings | dcar-mine-negatives::--attribute-lexicon | dcar-mine-negatives::-o | dcar-mine-negatives::--output | dcar-mine-negatives::--val-output) _dcar_files ;;
             dcar-mine-negatives::--layout) _dcar_words $_dcar_layouts ;;
             dcar-mine-negatives::--image-root) _dcar_dirs ;;
             dcar-embed::--store) _dcar_words f32 f16 ;;

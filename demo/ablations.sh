@@ -14,9 +14,15 @@ WORLD_MK=("$HERE/world.mk" BUILD="$BUILD" OUT="$OUT" SEED="$SEED")
 [ -n "${EPOCHS:-}" ] && WORLD_MK+=(EPOCHS="$EPOCHS")
 [ -n "${THREADS:-}" ] && WORLD_MK+=(THREADS="$THREADS")
 
-# name | dcar-tune options added to --method dcar
+LEXICON="--attribute-lexicon $HERE/world-lexicon.tsv"
+# name | dcar-tune options added to --method dcar [| dcar-mine-negatives options]
 SETTINGS=(
   "defaults|"
+  "dtr-table|--dtr table"
+  "swaps-only||--attributes 0"
+  "attributes-only||--swaps 0"
+  "attribute-swaps-only||--swaps 0 --attributes 0 --attribute-swaps 2 $LEXICON"
+  "attribute-swaps-for-attributes||--attributes 0 --attribute-swaps 2 $LEXICON"
   "no-dtr|--dtr none"
   "no-dtr-at-test|--dtr-infer none"
   "no-cate|--lambda 0"
@@ -33,11 +39,11 @@ echo "== reference runs: maple and dcar, seed $SEED" >&2
 make --no-print-directory -f "${WORLD_MK[@]}" METHODS="maple dcar" "$OUT/seed$SEED/results.tsv"
 reports=("maple=$OUT/seed$SEED/maple/score.json" "dcar=$OUT/seed$SEED/dcar/score.json")
 for setting in "${SETTINGS[@]}"; do
-  name=${setting%%|*}
-  options=${setting#*|}
+  IFS='|' read -r name options mining <<< "$setting"
   run="$OUT/ablations/seed$SEED/$name"
-  echo "== dcar $name ($options), seed $SEED" >&2
-  make --no-print-directory -f "${WORLD_MK[@]}" RUN="$run" METHODS=dcar TUNE_OPTIONS="$options" "$run/dcar/score.json"
+  echo "== dcar $name (tune: $options; mining: $mining), seed $SEED" >&2
+  make --no-print-directory -f "${WORLD_MK[@]}" RUN="$run" METHODS=dcar TUNE_OPTIONS="$options" MINE_OPTIONS="$mining" \
+    "$run/dcar/score.json"
   reports+=("dcar $name=$run/dcar/score.json")
 done
 /usr/bin/python3 "$HERE/results_table.py" "${reports[@]}" | tee "$OUT/ablations/seed$SEED/results.tsv"

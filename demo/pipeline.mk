@@ -8,7 +8,7 @@
 # Every step is a file target, so a re-run redoes only what is missing; training resumes a killed run.
 # The includer sets: BIN (tool directory), M (CLIP weights), OUT (shared outputs), RUN (this seed's outputs),
 # TRAIN and TEST (manifests), IMAGE_ROOT and LAYOUT (how their image paths resolve), SEED, EPOCHS, METHODS,
-# THREADS, and may add TUNE_OPTIONS and SHOTS (images per class, default 16).
+# THREADS, and may add TUNE_OPTIONS, MINE_OPTIONS (dcar-mine-negatives) and SHOTS (images per class, default 16).
 SHOTS ?= 16
 COMMON := --threads $(THREADS)
 READ := --layout $(LAYOUT) --image-root $(IMAGE_ROOT)
@@ -17,7 +17,7 @@ READ := --layout $(LAYOUT) --image-root $(IMAGE_ROOT)
 # DCAR's negatives and token table are drawn from them alone (dcar-tune draws the same shots for the seed).
 $(RUN)/mined.jsonl: $(TRAIN)
 	@mkdir -p $(@D)
-	$(BIN)/dcar-mine-negatives $(READ) --shots $(SHOTS) --seed $(SEED) -o $@ $(TRAIN)
+	$(BIN)/dcar-mine-negatives $(READ) --shots $(SHOTS) --seed $(SEED) $(MINE_OPTIONS) -o $@ $(TRAIN)
 
 $(RUN)/table.safetensors: $(M) $(RUN)/mined.jsonl
 	@echo "== token weights, bootstrapped zero-shot on the shots (dcar-weigh)"

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
     spec.options.add_options()
         ("swaps", cli::po::value<int>()->value_name("N")->default_value(3), "category-swap negatives per caption")
         ("attributes", cli::po::value<int>()->value_name("N")->default_value(2), "attribute negatives (captions of other items of the same class) per caption")
+        ("attribute-swaps", cli::po::value<int>()->value_name("N")->default_value(0), "attribute-swap negatives (one attribute word replaced) per caption")
+        ("attribute-lexicon", cli::po::value<std::string>()->value_name("FILE"), "lexical lists for attribute swaps (GROUP<TAB>word|word per value; default: built-in English lists)")
         ("hard-swap-p", cli::po::value<double>()->value_name("P")->default_value(0.0, "0"), "probability that a swap class is drawn from the nearest class names")
         ("hard-pool", cli::po::value<int>()->value_name("K")->default_value(5), "how many nearest class names form the hard pool")
         ("class-embeddings", cli::po::value<std::string>()->value_name("FILE"), "class-name embeddings (.dcs or .npy; ids = class names)")
@@ -33,7 +35,7 @@ int main(int argc, char** argv) {
         const auto& a = ctx.args;
         const auto inputs = ctx.inputs();
         if (inputs.size() != 1) throw Error(ErrorCode::usage, "expected one MANIFEST");
-        for (const char* name : {"swaps", "attributes"})
+        for (const char* name : {"swaps", "attributes", "attribute-swaps"})
             if (a[name].as<int>() < 0) throw Error(ErrorCode::usage, std::string("--") + name + " must not be negative");
         if (a["hard-pool"].as<int>() <= 0) throw Error(ErrorCode::usage, "--hard-pool must be positive");
 
@@ -46,6 +48,8 @@ int main(int argc, char** argv) {
         job.output = a["output"].as<std::string>();
         job.config.swaps = size_t(a["swaps"].as<int>());
         job.config.attributes = size_t(a["attributes"].as<int>());
+        job.config.attribute_swaps = size_t(a["attribute-swaps"].as<int>());
+        if (a.count("attribute-lexicon")) job.lexicon_path = a["attribute-lexicon"].as<std::string>();
         job.config.hard_swap_p = a["hard-swap-p"].as<double>();
         job.config.hard_pool = size_t(a["hard-pool"].as<int>());
         job.config.alpha = a["alpha"].as<double>();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -131,6 +132,85 @@ std::string class_of_text(const std::string& text, const std::vector<std::string
     return own ? item_class : "";
 }
 
+// An attribute word of a caption: where it is, and which value of which lexicon group it names.
+struct AttributeWord {
+    size_t pos, len, group, value;
+};
+
+// Each maximal run of word bytes of `text` (where a whole-word match can start and end), as (position, length).
+std::vector<std::pair<size_t, size_t>> word_spans(const std::string& text) {
+    std::vector<std::pair<size_t, size_t>> spans;
+    for (size_t pos = 0; pos < text.size();) {
+        if (!is_word_byte(static_cast<unsigned char>(text[pos]))) {
+            ++pos;
+            continue;
+        }
+        size_t end = pos;
+        while (end < text.size() && is_word_byte(static_cast<unsigned char>(text[end]))) ++end;
+        spans.emplace_back(pos, end - pos);
+        pos = end;
+    }
+    return spans;
+}
+
+// The lexicon's words, lower-case, → (group, value).
+using WordIndex = std::unordered_map<std::string, std::pair<size_t, size_t>>;
+WordIndex index_words(const AttributeLexicon& lexicon) {
+    WordIndex index;
+    for (size_t g = 0; g < lexicon.groups.size(); ++g)
+        for (size_t v = 0; v < lexicon.groups[g].values.size(); ++v)
+            for (const auto& word : lexicon.groups[g].values[v]) index.emplace(word, std::make_pair(g, v));
+    return index;
+}
+
+std::string lowered(std::string s) {
+    for (char& c : s) c = lower(c);
+    return s;
+}
+
+// The pool's attribute vocabulary: for each group and value, the value's word as the pool's captions first
+// write it ("" = the value does not occur in the pool).
+std::vector<std::vector<std::string>> pool_vocabulary(const AttributeLexicon& lexicon, const WordIndex& index,
+                                                      const std::vector<manifest::Item>& items) {
+    std::vector<std::vector<std::string>> written(lexicon.groups.size());
+    for (size_t g = 0; g < lexicon.groups.size(); ++g) written[g].resize(lexicon.groups[g].values.size());
+    for (const auto& item : items)
+        for (const auto& caption : item.captions)
+            for (const auto& [pos, len] : word_spans(caption)) {
+                const auto it = index.find(lowered(caption.substr(pos, len)));
+                if (it == index.end()) continue;
+                std::string& slot = written[it->second.first][it->second.second];
+                if (slot.empty()) slot = lowered(caption.substr(pos, len));
+            }
+    return written;
+}
+
+// The caption's words that name a value of the pool's vocabulary, outside every occurrence of its class name.
+std::vector<AttributeWord> attribute_words(const std::string& caption, const std::string& class_name, const WordIndex& index,
+                                           const std::vector<std::vector<std::string>>& vocabulary) {
+    std::vector<bool> in_class(caption.size(), false);
+    const auto class_words = name_words(class_name);
+    if (!class_words.empty())
+        for (size_t pos = 0; pos < caption.size(); ++pos)
+            if (const size_t len = match_at(caption, pos, class_words))
+                std::fill(in_class.begin() + long(pos), in_class.begin() + long(pos + len), true);
+    std::vector<AttributeWord> found;
+    for (const auto& [pos, len] : word_spans(caption)) {
+        if (in_class[pos]) continue;
+        const auto it = index.find(lowered(caption.substr(pos, len)));
+        if (it != index.end() && !vocabulary[it->second.first][it->second.second].empty())
+            found.push_back({pos, len, it->second.first, it->second.second});
+    }
+    return found;
+}
+
+// `word` with its first letter upper-case when `like` starts with one.
+std::string cased_like(std::string word, const std::string& like) {
+    if (!word.empty() && !like.empty() && like[0] >= 'A' && like[0] <= 'Z' && word[0] >= 'a' && word[0] <= 'z')
+        word[0] = char(word[0] - 'a' + 'A');
+    return word;
+}
+
 void check_config(const MineConfig& config, bool have_embeddings) {
     if (!(config.hard_swap_p >= 0.0 && config.hard_swap_p <= 1.0))
         throw Error(ErrorCode::usage, "--hard-swap-p must be between 0 and 1");
@@ -147,6 +227,7 @@ const char* kind_name(NegativeKind kind) {
         case NegativeKind::swap: return "swap";
         case NegativeKind::hard_swap: return "hard-swap";
         case NegativeKind::attribute: return "attribute";
+        case NegativeKind::attribute_swap: return "attribute-swap";
         case NegativeKind::released: return "released";
     }
     return "?";
@@ -156,6 +237,9 @@ std::string MineStats::summary() const {
     std::string s = std::to_string(items) + " items, " + std::to_string(captions) + " captions: " +
                     std::to_string(swaps) + " swap negatives (" + std::to_string(hard_swaps) + " hard), " +
                     std::to_string(attributes) + " attribute negatives";
+    if (attribute_swaps || no_attribute_word)
+        s += ", " + std::to_string(attribute_swaps) + " attribute swaps (" + std::to_string(no_attribute_word) +
+             " captions without an attribute word)";
     if (released) s += ", " + std::to_string(released) + " released negatives";
     s += "; " + std::to_string(class_absent) + " captions without their class name";
     if (no_class) s += ", " + std::to_string(no_class) + " captions without a class";
@@ -263,6 +347,60 @@ ClassEmbeddings load_class_embeddings(const std::string& path) {
     return out;
 }
 
+AttributeLexicon default_attribute_lexicon() {
+    // group, then its values; a value's synonyms are separated by '|'.
+    static const std::vector<std::pair<const char*, std::vector<const char*>>> lists = {
+        {"colour", {"red", "orange", "yellow", "green", "blue", "purple|violet", "pink", "brown", "black", "white", "grey|gray",
+                    "silver", "golden|gold", "beige"}},
+        {"count", {"single", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}},
+        {"size", {"small|little", "medium", "large|big", "tiny", "huge|giant"}},
+        {"position", {"left", "right", "top|upper", "bottom|lower", "centre|center|middle"}},
+        {"pattern", {"plain", "striped", "spotted|dotted", "checkered|checked", "dashed"}},
+        {"shape", {"round|circular", "square", "triangular", "rectangular", "oval"}},
+        {"orientation", {"horizontal", "vertical", "diagonal"}},
+        {"brightness", {"dark", "bright", "pale"}},
+        {"length", {"long", "short"}},
+        {"width", {"wide|broad", "narrow"}},
+        {"thickness", {"thick", "thin"}},
+        {"texture", {"smooth", "rough", "fluffy|furry", "shiny|glossy"}},
+    };
+    AttributeLexicon lexicon;
+    for (const auto& [name, values] : lists) {
+        AttributeLexicon::Group group{name, {}};
+        for (const char* value : values) group.values.push_back(text::split(value, '|'));
+        lexicon.groups.push_back(std::move(group));
+    }
+    return lexicon;
+}
+
+AttributeLexicon read_attribute_lexicon(const std::string& path) {
+    auto source = io::open_source(path);
+    AttributeLexicon lexicon;
+    std::map<std::string, size_t> group_of;
+    std::set<std::string> seen_words;
+    std::string line;
+    for (size_t number = 1; io::read_line(*source, line); ++number) {
+        const std::string place = path + ":" + std::to_string(number);
+        if (text::trim(line).empty() || text::trim(line)[0] == '#') continue;
+        const auto fields = text::split(line, '\t');
+        if (fields.size() != 2 || text::trim(fields[0]).empty())
+            throw_error(ErrorCode::format, place, "expected GROUP<TAB>word|word...");
+        std::vector<std::string> words;
+        for (const auto& raw : text::split(fields[1], '|')) {
+            const auto word = name_words(text::trim(raw));
+            if (word.size() != 1) throw_error(ErrorCode::format, place, "'" + raw + "' is not one word");
+            if (!seen_words.insert(word[0]).second) throw_error(ErrorCode::format, place, "'" + word[0] + "' is listed twice");
+            words.push_back(word[0]);
+        }
+        const std::string group = text::trim(fields[0]);
+        const auto [it, added] = group_of.emplace(group, lexicon.groups.size());
+        if (added) lexicon.groups.push_back({group, {}});
+        lexicon.groups[it->second].values.push_back(std::move(words));
+    }
+    if (lexicon.groups.empty()) throw_error(ErrorCode::format, path, "no attribute values");
+    return lexicon;
+}
+
 std::vector<Record> mine_negatives(const manifest::Manifest& manifest, const MineConfig& config,
                                    const ClassEmbeddings* embeddings, MineStats& stats) {
     check_config(config, embeddings != nullptr);
@@ -303,6 +441,10 @@ std::vector<Record> mine_negatives(const manifest::Manifest& manifest, const Min
     }
     std::vector<std::vector<size_t>> hard;
     if (config.hard_swap_p > 0.0) hard = nearest_classes(classes, *embeddings, config.hard_pool);
+    const AttributeLexicon lexicon = config.lexicon.groups.empty() ? default_attribute_lexicon() : config.lexicon;
+    const WordIndex word_index = index_words(lexicon);
+    std::vector<std::vector<std::string>> vocabulary;
+    if (config.attribute_swaps > 0) vocabulary = pool_vocabulary(lexicon, word_index, items);
 
     std::vector<Record> records;
     stats.items += items.size();
@@ -368,6 +510,30 @@ std::vector<Record> mine_negatives(const manifest::Manifest& manifest, const Min
                     if (list.offer(items[ref.item].captions[ref.caption], item.class_name, NegativeKind::attribute)) {
                         ++kept;
                         ++stats.attributes;
+                    }
+                }
+            }
+
+            if (has_class && config.attribute_swaps > 0) {
+                const auto words = attribute_words(record.caption, item.class_name, word_index, vocabulary);
+                if (words.empty()) ++stats.no_attribute_word;
+                // Every (word, other value of its group in the pool) pair, drawn without replacement.
+                std::vector<std::pair<size_t, size_t>> pairs;
+                for (size_t w = 0; w < words.size(); ++w)
+                    for (size_t v = 0; v < vocabulary[words[w].group].size(); ++v)
+                        if (v != words[w].value && !vocabulary[words[w].group][v].empty()) pairs.emplace_back(w, v);
+                std::vector<size_t> order(pairs.size());
+                for (size_t p = 0; p < order.size(); ++p) order[p] = p;
+                Drawer drawer(std::move(order));
+                size_t kept = 0;
+                while (kept < config.attribute_swaps && !drawer.empty()) {
+                    const auto [w, v] = pairs[drawer.draw(rng)];
+                    const AttributeWord& word = words[w];
+                    std::string text = record.caption;
+                    text.replace(word.pos, word.len, cased_like(vocabulary[word.group][v], text.substr(word.pos, word.len)));
+                    if (list.offer(std::move(text), item.class_name, NegativeKind::attribute_swap)) {
+                        ++kept;
+                        ++stats.attribute_swaps;
                     }
                 }
             }
@@ -445,6 +611,7 @@ std::vector<Record> read_records(io::Source& source) {
                 c.kind = kind == "swap" ? NegativeKind::swap
                          : kind == "hard-swap" ? NegativeKind::hard_swap
                          : kind == "attribute" ? NegativeKind::attribute
+                         : kind == "attribute-swap" ? NegativeKind::attribute_swap
                                                : NegativeKind::released;
                 c.same_class = n.value("same_class", false);
                 c.weight = n.value("weight", 1.0);
@@ -463,6 +630,8 @@ MineStats run_mine_negatives(const MineJob& job, const Log& log) {
     check_config(config, !job.class_embeddings_path.empty());
     ClassEmbeddings embeddings;
     if (!job.class_embeddings_path.empty()) embeddings = load_class_embeddings(job.class_embeddings_path);
+    MineConfig mining = config;
+    if (!job.lexicon_path.empty()) mining.lexicon = read_attribute_lexicon(job.lexicon_path);
     manifest::Manifest manifest = manifest::read_manifest(job.manifest_path, job.read, log);
     std::vector<Record> held_out;
     if (job.shots > 0 || job.val_fraction > 0) {
@@ -484,7 +653,7 @@ MineStats run_mine_negatives(const MineJob& job, const Log& log) {
     }
     MineStats stats;
     const auto records =
-        mine_negatives(manifest, config, job.class_embeddings_path.empty() ? nullptr : &embeddings, stats);
+        mine_negatives(manifest, mining, job.class_embeddings_path.empty() ? nullptr : &embeddings, stats);
     auto sink = io::open_sink(job.output);
     std::unique_ptr<io::Sink> val_sink = job.val_output.empty() ? nullptr : io::open_sink(job.val_output);
     write_records(records, *sink);

@@ -3,6 +3,8 @@
 //   swap       the item's class name replaced by another class of the same manifest (uniform draw),
 //   hard-swap  the same, drawn from the classes whose name embeddings are nearest (--hard-swap-p),
 //   attribute  the positive caption of another item of the same class (same category, other attributes),
+//   attribute-swap  the positive caption with one attribute word replaced by another value of the same lexical
+//              list (AttributeLexicon below): same category, one attribute that contradicts the image,
 //   released   the manifest's own negatives (FDRD flowers/pets/aircraft), only when asked for.
 // Each candidate gets w = 1 + α when its class equals the item's class, else 1.
 //
@@ -35,8 +37,8 @@
 
 namespace dcar::train {
 
-enum class NegativeKind { swap, hard_swap, attribute, released };
-const char* kind_name(NegativeKind kind);  // "swap" | "hard-swap" | "attribute" | "released"
+enum class NegativeKind { swap, hard_swap, attribute, attribute_swap, released };
+const char* kind_name(NegativeKind kind);  // "swap" | "hard-swap" | "attribute" | "attribute-swap" | "released"
 
 struct Candidate {
     std::string text;
@@ -56,9 +58,29 @@ struct Record {
     std::vector<Candidate> negatives;
 };
 
+// Lexical lists for attribute swaps. Each group lists mutually exclusive values of one attribute (colours,
+// counts, positions…), each value one or more interchangeable words ("grey|gray"), lowercase; words are matched
+// whole and case-insensitively, as class names are. Only the values that occur in the mined pool's captions are
+// used, each written as it first occurs there, so the vocabulary is the pool's own.
+struct AttributeLexicon {
+    struct Group {
+        std::string name;
+        std::vector<std::vector<std::string>> values;
+    };
+    std::vector<Group> groups;
+};
+// The built-in English lists (colour, count, size, position, pattern, shape, orientation, brightness, length,
+// width, texture).
+AttributeLexicon default_attribute_lexicon();
+// Lines "GROUP<TAB>word|word…", one value per line, in groups of lines with one GROUP; '#' starts a comment
+// line. Throws dcar::Error(io|format) naming the file and line.
+AttributeLexicon read_attribute_lexicon(const std::string& path);
+
 struct MineConfig {
     size_t swaps = 3;          // category-swap negatives per caption
     size_t attributes = 2;     // attribute negatives per caption
+    size_t attribute_swaps = 0;  // attribute-swap negatives per caption
+    AttributeLexicon lexicon;    // for attribute swaps (empty: default_attribute_lexicon())
     double hard_swap_p = 0.0;  // probability that a swap draw comes from the nearest classes
     size_t hard_pool = 5;      // how many nearest classes form that pool
     double alpha = 0.5;        // category-matching weight: 1 + alpha on the item's own class
@@ -82,6 +104,8 @@ struct MineStats {
     size_t class_absent = 0;      // captions whose item has a class that the caption does not name
     size_t no_class = 0;          // captions whose item has no class
     size_t attributes = 0;        // attribute negatives kept
+    size_t attribute_swaps = 0;   // attribute-swap negatives kept
+    size_t no_attribute_word = 0; // captions (of a class) with no word of the pool's attribute vocabulary
     size_t released = 0;          // released negatives kept
     size_t duplicates = 0;        // candidates dropped: equal to the positive or to an earlier candidate
     size_t skipped_records = 0;   // manifest records reported and skipped by the reader
@@ -130,6 +154,7 @@ struct MineJob {
     std::string manifest_path;          // "-" = stdin
     manifest::ReadOptions read;
     std::string class_embeddings_path;  // "" = none
+    std::string lexicon_path;           // "" = the built-in attribute lexicon
     std::string output = "-";           // "-" = stdout; files are replaced atomically
     MineConfig config;
     // The pool: only the shots of config.seed (split_shots in train/dataset.hpp) are mined from and written;

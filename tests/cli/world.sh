@@ -56,6 +56,33 @@ text = open(f"{root}/pretrain.json").read()
 assert not any(name in text for name in novel), "a novel class name in pretrain.json"
 PY
 
+# demo/world-lexicon.tsv covers the world's attribute words: every attribute swap on the world's captions
+# replaces one word by another value of the same attribute, and most captions get one.
+if [ -x "$TOOLS/dcar-mine-negatives" ]; then
+  dcar-mine-negatives -q --layout as-is --image-root w --swaps 0 --attributes 0 --attribute-swaps 2 \
+    --attribute-lexicon "$SRC/demo/world-lexicon.tsv" -o swaps.jsonl w/train.json
+  /usr/bin/python3 - "$SRC/demo/world-lexicon.tsv" <<'PY' || fail "attribute swaps on the world"
+import json, re, sys
+group = {}
+for line in open(sys.argv[1]):
+    if line.strip() and not line.startswith("#"):
+        g, words = line.rstrip("\n").split("\t")
+        for w in words.split("|"):
+            group[w] = g
+records = [json.loads(l) for l in open("swaps.jsonl")]
+with_swaps = 0
+for r in records:
+    with_swaps += bool(r["negatives"])
+    for n in r["negatives"]:
+        a, b = re.findall(r"[A-Za-z]+", r["caption"].lower()), re.findall(r"[A-Za-z]+", n["text"].lower())
+        diff = [(x, y) for x, y in zip(a, b) if x != y]
+        assert len(a) == len(b) and len(diff) == 1, (r["caption"], n["text"])
+        (x, y), = diff
+        assert group.get(x) and group.get(x) == group.get(y), (x, y)
+assert with_swaps >= 0.8 * len(records), f"{with_swaps} of {len(records)} captions got attribute swaps"
+PY
+fi
+
 # The same options elsewhere, quietly, with one thread: the same bytes.
 expect_status 0 dcar-world -q -t 1 $small w2
 [ ! -s err ] || fail "stderr with -q: $(cat err)"

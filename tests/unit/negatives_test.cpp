@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/error.hpp"
@@ -402,4 +403,112 @@ TEST(SplitShots, DependsOnTheSeedOnlyAndKeepsAPoolThatIsTheShots) {
     for (const auto& item : a.train) shots[item] = pool.at(item);
     EXPECT_EQ(dcar::train::split_shots(shots, 3, 0.0, 4).train, a.train);
     EXPECT_EQ(dcar::train::split_shots(pool, 0, 0.0, 4).train.size(), pool.size());
+}
+
+// --- attribute swaps -----------------------------------------------------------------------------------------
+
+namespace {
+dcar::manifest::Item captioned(const std::string& id, const std::string& caption, const std::string& class_name) {
+    dcar::manifest::Item it;
+    it.id = id;
+    it.image = id + ".jpg";
+    it.captions = {caption};
+    it.class_name = class_name;
+    return it;
+}
+
+std::vector<std::string> words_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::string word;
+    for (char c : text + " ") {
+        if (c == ' ' || c == '.' || c == ',') {
+            if (!word.empty()) out.push_back(word);
+            word.clear();
+        } else {
+            word += c;
+        }
+    }
+    return out;
+}
+}  // namespace
+
+TEST(AttributeSwaps, ReplaceOneWordByAnotherValueOfItsListThatThePoolUses) {
+    dcar::manifest::Manifest m;
+    m.items.push_back(captioned("a", "This is a red fox. It has a Red tail on the left, grey fur.", "red fox"));
+    m.items.push_back(captioned("b", "This is a red fox. It has a blue tail on the right, gray fur.", "red fox"));
+    m.items.push_back(captioned("c", "This is a kit fox. Three legs.", "kit fox"));
+    dcar::train::MineConfig config;
+    config.swaps = 0;
+    config.attributes = 0;
+    config.attribute_swaps = 10;
+    config.alpha = 0.5;
+    dcar::train::MineStats stats;
+    const auto records = dcar::train::mine_negatives(m, config, nullptr, stats);
+    const auto& negatives = records[0].negatives;
+    // Colours in the pool: red, blue, grey (as first written; "gray" is the same value). "Red" (tail) → Blue or
+    // Grey, "grey" (fur) → red or blue, never gray; "left" → right; the "red" of the class name stays; "green"
+    // is in the lexicon but not in the pool; "Three" is a count, and no other count is in the pool.
+    std::set<std::string> texts;
+    for (const auto& n : negatives) {
+        EXPECT_EQ(n.kind, dcar::train::NegativeKind::attribute_swap);
+        EXPECT_EQ(n.class_name, "red fox");
+        EXPECT_DOUBLE_EQ(n.weight, 1.5);
+        texts.insert(n.text);
+    }
+    EXPECT_EQ(texts, (std::set<std::string>{"This is a red fox. It has a Blue tail on the left, grey fur.",
+                                            "This is a red fox. It has a Grey tail on the left, grey fur.",
+                                            "This is a red fox. It has a Red tail on the left, blue fur.",
+                                            "This is a red fox. It has a Red tail on the left, red fur.",
+                                            "This is a red fox. It has a Red tail on the right, grey fur."}));
+    EXPECT_EQ(stats.attribute_swaps, 5u + 5u);  // b likewise: blue, right and gray
+    EXPECT_EQ(stats.no_attribute_word, 0u);     // c has "Three", which has no other value to become
+    for (const auto& n : negatives) {
+        const auto a = words_of(records[0].caption), b = words_of(n.text);
+        ASSERT_EQ(a.size(), b.size());
+        size_t changed = 0;
+        for (size_t i = 0; i < a.size(); ++i) changed += a[i] != b[i];
+        EXPECT_EQ(changed, 1u) << n.text;
+    }
+    EXPECT_TRUE(records[2].negatives.empty());
+}
+
+TEST(AttributeSwaps, LexiconFileAndItsErrors) {
+    const std::string dir = ::testing::TempDir();
+    auto write = [&](const std::string& name, const std::string& body) {
+        std::string out;
+        auto sink = dcar::io::open_sink(dir + name);
+        sink->write(body);
+        sink->commit();
+        return dir + name;
+    };
+    const auto lexicon = dcar::train::read_attribute_lexicon(
+        write("lex.tsv", "# world\nrim\tsolid\nrim\tdashed|broken\n\nmark\tdot\nmark\tring\n"));
+    ASSERT_EQ(lexicon.groups.size(), 2u);
+    EXPECT_EQ(lexicon.groups[0].name, "rim");
+    EXPECT_EQ(lexicon.groups[0].values[1], (std::vector<std::string>{"dashed", "broken"}));
+    dcar::manifest::Manifest m;
+    m.items.push_back(captioned("a", "A zorblat with a solid rim and a dot.", "zorblat"));
+    m.items.push_back(captioned("b", "A zorblat with a dashed rim and a ring.", "zorblat"));
+    dcar::train::MineConfig config;
+    config.swaps = config.attributes = 0;
+    config.attribute_swaps = 5;
+    config.lexicon = lexicon;
+    dcar::train::MineStats stats;
+    const auto records = dcar::train::mine_negatives(m, config, nullptr, stats);
+    std::set<std::string> texts;
+    for (const auto& n : records[0].negatives) texts.insert(n.text);
+    EXPECT_EQ(texts, (std::set<std::string>{"A zorblat with a dashed rim and a dot.", "A zorblat with a solid rim and a ring."}));
+    for (const auto& [name, body, message] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"no_tab.tsv", "rim solid\n", "no_tab.tsv:1: expected GROUP<TAB>word|word"},
+             {"twice.tsv", "rim\tsolid\nmark\tsolid\n", "twice.tsv:2: 'solid' is listed twice"},
+             {"phrase.tsv", "rim\tsolid|very solid\n", "twice"},
+             {"empty.tsv", "# nothing\n", "no attribute values"}}) {
+        try {
+            dcar::train::read_attribute_lexicon(write(name, body));
+            ADD_FAILURE() << name << " was accepted";
+        } catch (const dcar::Error& e) {
+            if (name != "phrase.tsv") EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+            else EXPECT_NE(std::string(e.what()).find("is not one word"), std::string::npos) << e.what();
+        }
+    }
 }
