@@ -154,7 +154,7 @@ _dcar() {
             dcar-tune::--dtr-infer) _dcar_words table none ;;
             dcar-tune::--optimizer) _dcar_words sgd adamw ;;
             dcar-tune::--warmup) _dcar_words constant linear ;;
-            dcar-tune::--blank | dcar-weigh::--blank) _dcar_words mean white black ;;
+            dcar-tune::--blank | dcar-weigh::--blank) _dcar_words mean white black noise ;;
             dcar-tune::--device | dcar-weigh::--device) _dcar_words cpu cuda auto ;;
             dcar-tune::--dtype) _dcar_words auto fp32 bf16 fp16 ;;
             dcar-weigh::--dtype) _dcar_words fp32 bf16 fp16 ;;

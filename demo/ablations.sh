@@ -19,6 +19,7 @@ LEXICON="--attribute-lexicon $HERE/world-lexicon.tsv"
 SETTINGS=(
   "defaults|"
   "dtr-table|--dtr table"
+  "blank-noise|--blank noise"
   "swaps-only||--attributes 0"
   "attributes-only||--swaps 0"
   "attribute-swaps-only||--swaps 0 --attributes 0 --attribute-swaps 2 $LEXICON"

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
         ("w-min", value<double>()->value_name("W")->default_value(0.5, "0.5"), "smallest token weight")
         ("w-max", value<double>()->value_name("W")->default_value(2.0, "2"), "largest token weight")
         ("ema", value<double>()->value_name("M")->default_value(0.99, "0.99"), "momentum of the token weight table")
-        ("blank", value<std::string>()->value_name("KIND")->default_value("mean"), "blank image: mean | white | black")
+        ("blank", value<std::string>()->value_name("KIND")->default_value("mean"), "blank image: mean | white | black | noise")
         ("weight-table", value<std::string>()->value_name("FILE"), "start the token weight table from dcar-weigh's output")
         ("optimizer", value<std::string>()->value_name("NAME"), "sgd | adamw [sgd/sgd/sgd/sgd/adamw]")
         ("lr", value<double>()->value_name("LR"), "peak learning rate [0.002/0.0035/0.0035/0.0035/0.0005]")

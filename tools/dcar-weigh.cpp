@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
         ("w-min", value<double>()->value_name("W")->default_value(0.5, "0.5"), "smallest token weight")
         ("w-max", value<double>()->value_name("W")->default_value(2.0, "2"), "largest token weight")
         ("ema", value<double>()->value_name("M")->default_value(0.99, "0.99"), "momentum of the table")
-        ("blank", value<std::string>()->value_name("KIND")->default_value("mean"), "blank image: mean | white | black")
+        ("blank", value<std::string>()->value_name("KIND")->default_value("mean"), "blank image: mean | white | black | noise")
         ("batch,b", value<int>()->value_name("N")->default_value(32), "pairs per model call")
         ("decode-threads", value<int>()->value_name("N")->default_value(1), "image decoding threads")
         ("device", value<std::string>()->value_name("DEV")->default_value("auto"), "cpu | cuda[:N] | auto")

@@ -17,6 +17,7 @@
 #include <cstdio>
 
 #include "core/error.hpp"
+#include "core/random.hpp"
 #include "model/safetensors.hpp"
 #include "model/tokenizer.hpp"
 
@@ -26,7 +27,8 @@ Blank parse_blank(const std::string& text) {
     if (text == "mean") return Blank::mean;
     if (text == "white") return Blank::white;
     if (text == "black") return Blank::black;
-    throw Error(ErrorCode::usage, "the blank image is mean, white or black, not '" + text + "'");
+    if (text == "noise") return Blank::noise;
+    throw Error(ErrorCode::usage, "the blank image is mean, white, black or noise, not '" + text + "'");
 }
 
 const char* blank_name(Blank blank) {
@@ -34,6 +36,7 @@ const char* blank_name(Blank blank) {
         case Blank::mean: return "mean";
         case Blank::white: return "white";
         case Blank::black: return "black";
+        case Blank::noise: return "noise";
     }
     return "?";
 }
@@ -41,11 +44,17 @@ const char* blank_name(Blank blank) {
 at::Tensor blank_image(const model::Clip& model, Blank blank) {
     const int64_t r = model.config.image_resolution;
     at::Tensor image = at::zeros({1, 3, r, r}, at::kFloat);
-    if (blank != Blank::mean) {
-        const double mean[3] = {0.48145466, 0.4578275, 0.40821073};
-        const double std[3] = {0.26862954, 0.26130258, 0.27577711};
+    const double mean[3] = {0.48145466, 0.4578275, 0.40821073};
+    const double std[3] = {0.26862954, 0.26130258, 0.27577711};
+    if (blank == Blank::white || blank == Blank::black) {
         const double value = blank == Blank::white ? 1.0 : 0.0;
         for (int c = 0; c < 3; ++c) image[0][c].fill_((value - mean[c]) / std[c]);
+    } else if (blank == Blank::noise) {
+        // Every channel of every pixel uniform in [0, 1], from a fixed generator: no shape, no colour cast.
+        Rng rng(stream_seed(0x626c616e6b, 0));  // "blank"
+        float* p = image.data_ptr<float>();
+        for (int c = 0; c < 3; ++c)
+            for (int64_t i = 0; i < r * r; ++i) *p++ = static_cast<float>((rng.unit() - mean[c]) / std[c]);
     }
     return image.to(model.device());
 }

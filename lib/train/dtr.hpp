@@ -25,11 +25,14 @@ struct DtrConfig {
     double momentum = 0.99;  // m of the table's EMA
 };
 
-enum class Blank { mean, white, black };
-Blank parse_blank(const std::string& text);  // "mean" | "white" | "black"; Error(usage)
+enum class Blank { mean, white, black, noise };
+Blank parse_blank(const std::string& text);  // "mean" | "white" | "black" | "noise"; Error(usage)
 const char* blank_name(Blank blank);
 // The blank image [1, 3, R, R] in CLIP's normalised space: mean = all zeros (a flat image of CLIP's mean
-// colour), white = 1, black = 0 before normalisation.
+// colour), white = 1, black = 0 before normalisation, noise = every channel of every pixel uniform in [0, 1]
+// from a fixed generator (the same image in every run). A flat image is not content-free where the data's own
+// colours resemble it (the world's grey and tan bodies, its white and black backgrounds); noise has no shape
+// and no colour of its own.
 at::Tensor blank_image(const model::Clip& model, Blank blank);
 
 // u_t for the ids asked for, computed in batches with the frozen text tower on the model's device.

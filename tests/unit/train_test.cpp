@@ -218,6 +218,28 @@ TEST(Dtr, PairWeightsFollowTheBlankDifference) {
     EXPECT_EQ(w[0][4].item<float>(), 1.0f);  // EOT
 }
 
+TEST(Dtr, BlankImages) {
+    const model::Clip clip = small_clip();
+    const at::Tensor mean = blank_image(clip, Blank::mean), white = blank_image(clip, Blank::white);
+    const at::Tensor noise = blank_image(clip, Blank::noise);
+    EXPECT_EQ(noise.sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
+    EXPECT_TRUE(at::equal(mean, at::zeros_like(mean)));
+    for (int c = 0; c < 3; ++c) EXPECT_EQ(white[0][c].max().item<float>(), white[0][c].min().item<float>()) << "white is flat";
+    // Noise: the same image every time, no flat channel, and each channel's pixels spread over [0, 1]
+    // (uniform: mean 0.5, standard deviation 1/sqrt(12) before CLIP's normalisation).
+    EXPECT_TRUE(at::equal(noise, blank_image(clip, Blank::noise)));
+    const double clip_mean[3] = {0.48145466, 0.4578275, 0.40821073}, clip_std[3] = {0.26862954, 0.26130258, 0.27577711};
+    for (int c = 0; c < 3; ++c) {
+        const at::Tensor raw = noise[0][c] * clip_std[c] + clip_mean[c];
+        EXPECT_NEAR(raw.mean().item<double>(), 0.5, 0.03) << c;
+        EXPECT_NEAR(raw.std().item<double>(), 1 / std::sqrt(12.0), 0.02) << c;
+        EXPECT_GE(raw.min().item<double>(), 0.0);
+        EXPECT_LT(raw.max().item<double>(), 1.0);
+    }
+    EXPECT_EQ(parse_blank("noise"), Blank::noise);
+    EXPECT_STREQ(blank_name(Blank::noise), "noise");
+}
+
 TEST(Dtr, TableEmaIsSequentialAndInferenceNormalises) {
     WeightTable table(49408);
     const std::vector<int32_t> a = {500, 600, 500};
