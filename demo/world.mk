@@ -26,9 +26,11 @@ export DCAR_VOCAB ?= $(BIN)/share/dcar/bpe_simple_vocab_16e6.txt
 
 .PHONY: all
 .DELETE_ON_ERROR:
-all: $(RUN)/results.tsv $(RUN)/dcar/recall.svg
+all: $(RUN)/results.tsv $(RUN)/dcar/recall.svg $(RUN)/summary.json
 	@printf '\nRecall@K (%%) on the novel-class test split of the world, seed %s:\n' $(SEED)
 	@expand -t 10 $(RUN)/results.tsv
+	@printf '\nGates (docs/RESULTS.md; null: not measured in this run) in %s:\n' $(RUN)/summary.json
+	@/usr/bin/python3 -c 'import json, sys; g = json.load(open(sys.argv[1]))["gates"]; print("  " + "  ".join(f"{k}: {v[\"pass\"]}" for k, v in g.items()))' $(RUN)/summary.json
 
 $(W)/world.json:
 	@echo "== the world (docs/WORLD.md)"
@@ -50,5 +52,30 @@ $(RUN)/%.npy: $(RUN)/%.dcs
 $(RUN)/probe.tsv: $(foreach m,$(METHODS),$(RUN)/$(m)/img.npy $(RUN)/$(m)/txt.npy)
 	/usr/bin/python3 $(DCAR_SOURCE)/demo/probe.py $(TEST) \
 	  $(foreach m,$(METHODS),"$(m) images=$(RUN)/$(m)/img.npy") $(foreach m,$(METHODS),"$(m) captions=$(RUN)/$(m)/txt.npy") > $@
+
+# The gates, none of which runs a prompt method (demo/summary.py): what the zero-shot backbone reads (G1), the
+# oracle's ceiling (G2), zero-shot with captions cut to the class name and attribute words (G3); G4 compares
+# coop with zero-shot. summary.json holds them and every method's Recall@K.
+LEXICON := $(DCAR_SOURCE)/demo/world-lexicon.tsv
+CLASS_ATTRIBUTES := parts,rim,mark_colour,mark_shape
+$(OUT)/gates/oracle.tsv: $(TEST)
+	@mkdir -p $(@D)
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/oracle.py $(TEST) > $@
+$(OUT)/gates/test-cut.json: $(TEST) $(LEXICON)
+	@mkdir -p $(@D)
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/cut_captions.py $(TEST) $(LEXICON) > $@
+$(RUN)/zeroshot-cut/img.dcs: $(RUN)/zeroshot/img.dcs
+	@mkdir -p $(@D)
+	cp $< $@
+$(RUN)/zeroshot-cut/txt.dcs: $(M) $(OUT)/gates/test-cut.json
+	@mkdir -p $(@D)
+	$(BIN)/dcar-embed -m $(M) --threads $(THREADS) --quiet --manifest --text -o $@ $(OUT)/gates/test-cut.json
+$(RUN)/gates-probe.tsv: $(RUN)/zeroshot/img.npy $(RUN)/zeroshot/txt.npy
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/probe.py $(TEST) images=$(RUN)/zeroshot/img.npy captions=$(RUN)/zeroshot/txt.npy > $@
+$(RUN)/summary.json: $(OUT)/gates/oracle.tsv $(RUN)/gates-probe.tsv $(RUN)/zeroshot-cut/score.json \
+                     $(foreach m,$(METHODS),$(RUN)/$(m)/score.json)
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/summary.py --oracle $(OUT)/gates/oracle.tsv --probe $(RUN)/gates-probe.tsv \
+	  --class-attributes $(CLASS_ATTRIBUTES) --cut $(RUN)/zeroshot-cut/score.json \
+	  $(foreach m,$(METHODS),$(m)=$(RUN)/$(m)/score.json) > $@
 
 include $(DCAR_SOURCE)/demo/pipeline.mk

@@ -1,6 +1,6 @@
 # The demo's Python helpers on inputs whose answers are known: demo/probe.py finds an attribute the embeddings
-# encode and not one they do not, and holds out whole classes for class attributes; demo/results_table.py
-# labels rows and averages seeds.
+# encode and not one they do not, and holds out whole classes for class attributes; demo/oracle.py gives the
+# exact ceiling of a caption set built to one; demo/results_table.py labels rows and averages seeds.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -48,6 +48,52 @@ awk -v x="$(cell spot 5)" 'BEGIN { exit !(x >= 95) }' || fail "mentioned spots a
 # Families are classes mod 3, encoded only through the class dimensions, which held-out classes never use.
 awk -v x="$(cell family 4)" 'BEGIN { exit !(x <= 45) }' || fail "family cannot be read from held-out classes, probe gave $(cell family 4)"
 
+# The oracle: 2 classes of 4 images, colours red, red, blue, blue; the 1st and 3rd captions name the colour,
+# the others only the class. Text→image: a colour caption has 2 consistent images, a class caption 4, so
+# R@1 = (1/2 + 1/4) / 2 = 37.5 %. Image→text: every image has 3 consistent captions (its colour's one and the
+# class's two class-only ones), one of them its own: R@1 = 33.33 %. Everything is within 5, and 10.
+/usr/bin/python3 - <<'PY'
+import json
+items = {}
+for c in ("A", "B"):
+    for i, colour in enumerate(("red", "red", "blue", "blue")):
+        items[f"{c}{i}"] = {"class_name": c, "positive": f"This is a {c}.", "attributes": {"colour": colour, "x": i},
+                            "mentioned": ["colour"] if i % 2 == 0 else []}
+json.dump(items, open("oracle.json", "w"))
+PY
+/usr/bin/python3 "$SRC/demo/oracle.py" oracle.json > oracle.tsv
+printf 'direction\tR@1\tR@5\tR@10\ni2t\t33.33\t100.00\t100.00\nt2i\t37.50\t100.00\t100.00\n' > oracle.want
+diff oracle.want oracle.tsv || fail "oracle ceiling differs"
+# recall() against hand counts, and a set whose captions pin their images (two per image, each naming the
+# colour that is unique within the class): the oracle is exact, 100 % both ways.
+/usr/bin/python3 - "$SRC/demo" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from oracle import oracle, recall
+assert abs(recall(10, 2, 1) - 0.2) < 1e-12 and abs(recall(10, 2, 5) - (1 - 56 / 252)) < 1e-12 and recall(3, 1, 5) == 1
+items = {f"{c}{i}": {"class_name": c, "positive": [f"A {c}.", f"A {c}."], "attributes": {"colour": i % 2},
+                     "mentioned": ["colour"]} for c in "AB" for i in range(2)}
+i2t, t2i = oracle(items)
+assert abs(i2t[1] - 100) < 1e-9 and abs(t2i[1] - 100) < 1e-9, (i2t, t2i)  # every caption pins its image
+PY
+
+# Cut captions: the class sentence, then the lexicon's words in order and case; the class name's own words and
+# filler go.
+printf 'colour\tred\ncolour\tgrey|gray\nside\tleft\n' > lexicon.tsv
+/usr/bin/python3 - <<'PY'
+import json
+json.dump({"k": {"class_name": "red fox", "positive": "This is a red fox. A Gray one, sitting on the left of a redwood.",
+                 "other": 1},
+           "l": {"class_name": "kit", "positive": ["It is lovely.", "Red left."]}}, open("cut_in.json", "w"))
+PY
+/usr/bin/python3 "$SRC/demo/cut_captions.py" cut_in.json lexicon.tsv > cut.json
+/usr/bin/python3 - <<'PY' || fail "cut captions"
+import json
+d = json.load(open("cut.json"))
+assert d["k"]["positive"] == "This is a red fox. Gray left", d["k"]
+assert d["k"]["other"] == 1 and d["l"]["positive"] == ["This is a kit.", "This is a kit. Red left"], d["l"]
+PY
+
 report() { printf '{"model": "%s", "metrics": {"i2t_recall@1": %s, "i2t_recall@5": 0.5, "i2t_recall@10": 1, "t2i_recall@1": 0.25, "t2i_recall@5": 0.5, "t2i_recall@10": 1}}\n' "$1" "$2" > "$3"; }
 report dcar 0.1 s1.json
 report dcar 0.3 s2.json
@@ -59,3 +105,25 @@ dcar	20.0 ± 14.1	50.0 ± 0.0	100.0 ± 0.0	25.0 ± 0.0	50.0 ± 0.0	100.0 ± 0.0	
 CoOp (k=4)	20.0 ± 0.0	50.0 ± 0.0	100.0 ± 0.0	25.0 ± 0.0	50.0 ± 0.0	100.0 ± 0.0	1
 TSV
 diff want table.tsv || fail "results table differs"
+
+# The summary's gates on made-up inputs: G1 fails on one weak probe, G2 and G4 pass, G3 fails by its margin.
+printf 'attribute\tvalues\tmajority\timages\tcaptions\nclass\t48\t2.1\t85.0\t-\nfamily\t6\t16.7\t99.0\t100.0\nrim\t4\t25\t91.0\t95.0\nparts\t4\t25\t70.0\t98.0\nsize\t3\t33\t40.0\t92.0\n' > gprobe.tsv
+printf 'direction\tR@1\tR@5\tR@10\ni2t\t51.0\t99\t100\nt2i\t72.0\t95\t98\n' > goracle.tsv
+report zeroshot 0.2 z.json
+report zeroshot 0.205 cut.json
+report coop 0.3 c1.json
+report coop 0.4 c2.json
+sed -i 's/"t2i_recall@1": 0.25/"t2i_recall@1": 0.35/' c1.json c2.json
+/usr/bin/python3 "$SRC/demo/summary.py" --oracle goracle.tsv --probe gprobe.tsv --class-attributes rim,parts --cut cut.json \
+  zeroshot=z.json coop=c1.json coop=c2.json > summary.json
+/usr/bin/python3 - <<'PY' || fail "summary gates: $(cat summary.json)"
+import json
+s = json.load(open("summary.json"))
+g = s["gates"]
+assert g["G1"]["pass"] is False and g["G1"]["failures"] == ["images read parts at 70.0 %, need 90"], g["G1"]
+assert g["G2"]["pass"] is True and g["G2"]["oracle"]["t2i"]["R@1"] == 72.0, g["G2"]
+assert g["G3"]["pass"] is False and abs(g["G3"]["cut_r1"]["i2t"] - 20.5) < 1e-9, g["G3"]   # 0.5 < 1 point
+gain = g["G4"]["coop_minus_zeroshot_r1"]
+assert g["G4"]["pass"] is True and abs(gain["i2t"] - 15) < 1e-9 and abs(gain["t2i"] - 10) < 1e-9 and g["G4"]["seeds"] == 2, g["G4"]
+assert abs(s["methods"]["coop"]["mean"]["i2t"]["R@1"] - 35) < 1e-9 and len(s["methods"]["coop"]["seeds"]) == 2
+PY
