@@ -8,16 +8,22 @@
 # Every step is a file target, so a re-run redoes only what is missing; training resumes a killed run.
 # The includer sets: BIN (tool directory), M (CLIP weights), OUT (shared outputs), RUN (this seed's outputs),
 # TRAIN and TEST (manifests), IMAGE_ROOT and LAYOUT (how their image paths resolve), SEED, EPOCHS, METHODS,
-# THREADS, and may add TUNE_OPTIONS, MINE_OPTIONS (dcar-mine-negatives) and SHOTS (images per class, default 16).
+# THREADS, and may add TUNE_OPTIONS, MINE_OPTIONS (dcar-mine-negatives), SHOTS (images per class, default 16)
+# and VAL_FRACTION (below).
 SHOTS ?= 16
 COMMON := --threads $(THREADS)
 READ := --layout $(LAYOUT) --image-root $(IMAGE_ROOT)
 
 # Equal data: the seed's shots (SHOTS images per class) are the only training pairs any method sees, so
 # DCAR's negatives and token table are drawn from them alone (dcar-tune draws the same shots for the seed).
+# VAL_FRACTION (e.g. 0.1, for choosing a learning rate): that share of the pool is held out first, into
+# $(RUN)/val.jsonl, which feeds no negative and no table, and every prompt method validates on it.
+VAL_FRACTION ?=
+HOLD_OUT := $(if $(VAL_FRACTION),--val-fraction $(VAL_FRACTION) --val-output $(RUN)/val.jsonl)
+VALIDATE := $(if $(VAL_FRACTION),--val $(RUN)/val.jsonl)
 $(RUN)/mined.jsonl: $(TRAIN)
 	@mkdir -p $(@D)
-	$(BIN)/dcar-mine-negatives $(READ) --shots $(SHOTS) --seed $(SEED) $(MINE_OPTIONS) -o $@ $(TRAIN)
+	$(BIN)/dcar-mine-negatives $(READ) --shots $(SHOTS) --seed $(SEED) $(HOLD_OUT) $(MINE_OPTIONS) -o $@ $(TRAIN)
 
 $(RUN)/table.safetensors: $(M) $(RUN)/mined.jsonl
 	@echo "== token weights, bootstrapped zero-shot on the shots (dcar-weigh)"
@@ -32,7 +38,7 @@ $(RUN)/zeroshot/txt.dcs: $(M) $(TEST)
 
 $(RUN)/%/ckpt/checkpoint.json: $(M) $(RUN)/mined.jsonl $(RUN)/table.safetensors
 	@echo "== $* (dcar-tune --method $*, seed $(SEED))"
-	$(BIN)/dcar-tune --method $* -m $(M) --epochs $(EPOCHS) --seed $(SEED) --shots $(SHOTS) $(COMMON) $(TUNE_OPTIONS) --resume \
+	$(BIN)/dcar-tune --method $* -m $(M) --epochs $(EPOCHS) --seed $(SEED) --shots $(SHOTS) $(VALIDATE) $(COMMON) $(TUNE_OPTIONS) --resume \
 	  -o $(RUN)/$*/ckpt $(if $(filter dcar,$*),--weight-table $(RUN)/table.safetensors) $(RUN)/mined.jsonl
 $(RUN)/%/img.dcs: $(RUN)/%/ckpt/checkpoint.json
 	$(BIN)/dcar-embed -m $(M) --prompts $(RUN)/$*/ckpt $(COMMON) --quiet --manifest $(READ) -o $@ $(TEST)

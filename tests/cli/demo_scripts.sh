@@ -1,6 +1,8 @@
 # The demo's Python helpers on inputs whose answers are known: demo/probe.py finds an attribute the embeddings
 # encode and not one they do not, and holds out whole classes for class attributes; demo/oracle.py gives the
-# exact ceiling of a caption set built to one; demo/results_table.py labels rows and averages seeds.
+# exact ceiling of a caption set built to one; demo/results_table.py labels rows and averages seeds;
+# demo/summary.py judges the gates; demo/paired.py gives the paired interval; demo/pick_lr.py picks on
+# validation R@1.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -127,3 +129,20 @@ gain = g["G4"]["coop_minus_zeroshot_r1"]
 assert g["G4"]["pass"] is True and abs(gain["i2t"] - 15) < 1e-9 and abs(gain["t2i"] - 10) < 1e-9 and g["G4"]["seeds"] == 2, g["G4"]
 assert abs(s["methods"]["coop"]["mean"]["i2t"]["R@1"] - 35) < 1e-9 and len(s["methods"]["coop"]["seeds"]) == 2
 PY
+
+# Paired differences: A − B = 1, 2, 3 points image→text (mean 2, std 1, t(0.975, 2) = 4.303: 2 ± 2.484) and
+# 0 every time text→image.
+for seed in 1 2 3; do
+  report a "0.1$seed" "a$seed.json"
+  report b 0.1 "b$seed.json"
+done
+/usr/bin/python3 "$SRC/demo/paired.py" --seeds 1,2,3 'a{seed}.json' 'b{seed}.json' > paired.tsv
+printf 'direction\tmean\tstd\tlow\thigh\tseeds\ni2t\t2.00\t1.00\t-0.48\t4.48\t3\nt2i\t0.00\t0.00\t0.00\t0.00\t3\n' > paired.want
+diff paired.want paired.tsv || fail "paired interval differs"
+
+# Learning rate: the best last-epoch validation R@1 (mean of both directions), the first on a tie.
+printf '{"history": [{"val_r1_i2t": 50, "val_r1_t2i": 50}, {"val_r1_i2t": 10, "val_r1_t2i": 20}]}' > lr1.json
+printf '{"history": [{"val_r1_i2t": 20, "val_r1_t2i": 30}]}' > lr2.json
+printf '{"history": [{"val_r1_i2t": 30, "val_r1_t2i": 20}]}' > lr3.json
+/usr/bin/python3 "$SRC/demo/pick_lr.py" coop:0.002=lr1.json coop:0.0035=lr2.json coop:0.01=lr3.json > lr.tsv
+[ "$(sed -n 2p lr.tsv | cut -f1,2)" = "$(printf 'coop\t0.0035')" ] || fail "pick_lr: $(cat lr.tsv)"
