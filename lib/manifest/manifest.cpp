@@ -164,14 +164,6 @@ bool parse_json(const std::string& text, Json& value, std::string* error = nullp
     }
 }
 
-// An FDRD document: one object whose every value is a record object ({} counts, as an empty collection).
-bool looks_like_fdrd(const Json& value) {
-    if (!value.is_object()) return false;
-    for (const auto& entry : value.items())
-        if (!entry.value().is_object()) return false;
-    return true;
-}
-
 // One JSON-lines record: {"id", "image"?, "caption"? | "captions"?, "class"?, "negatives"?}.
 void add_json_record(const Json& record, size_t line_number, Collector& out) {
     const std::string place = line_place(line_number);
@@ -222,21 +214,34 @@ void add_json_line(const std::string& line, size_t line_number, Collector& out) 
     add_json_record(record, line_number, out);
 }
 
+// A whole input of one line is a compact FDRD document unless it is one JSON-lines record (an object with a
+// string "id"). Decided on the whole line, so one bad record cannot turn a compact FDRD file into JSON lines.
+bool is_compact_fdrd(const std::string& line) {
+    const nlohmann::json value = nlohmann::json::parse(line, nullptr, false);  // map objects: no quadratic insert
+    if (value.is_discarded() || !value.is_object()) return false;
+    const auto id = value.find("id");
+    return id == value.end() || !id->is_string();
+}
+
 void read_json(LineReader& lines, const std::string& first_line, const std::string& layout, Collector& out) {
     const size_t first_number = lines.number();
+    std::string line;
+    const bool more = lines.next_nonblank(line);
+    if (!more) {
+        std::string error;
+        if (is_compact_fdrd(first_line) && detail::read_fdrd(first_line, layout, out, error)) return;
+        add_json_line(first_line, first_number, out);
+        return;
+    }
     Json first;
     if (parse_json(first_line, first)) {
-        // A complete value on the first line: JSON lines, unless it is the only line and an FDRD object.
-        std::string line;
-        const bool more = lines.next_nonblank(line);
-        std::string error;
-        if (!more && looks_like_fdrd(first) && detail::read_fdrd(first_line, layout, out, error)) return;
+        // A complete value on the first line and more lines: JSON lines.
         add_json_record(first, first_number, out);
-        if (!more) return;
         do add_json_line(line, lines.number(), out);
         while (lines.next_nonblank(line));
         return;
     }
+    const size_t second_number = lines.number();
 
     // The first line is not a value by itself: a pretty-printed FDRD document (the released files are), or
     // JSON lines whose first line is broken. Only here is the whole input held in memory.
@@ -246,13 +251,14 @@ void read_json(LineReader& lines, const std::string& first_line, const std::stri
     text += first_line;
     text += '\n';
     size_t text_lines = first_number;
-    std::string line;
-    while (lines.next_nonblank(line)) {
-        text.append(lines.number() - 1 - text_lines, '\n');
+    auto append = [&](size_t number) {
+        text.append(number - 1 - text_lines, '\n');
         text += line;
         text += '\n';
-        text_lines = lines.number();
-    }
+        text_lines = number;
+    };
+    append(second_number);
+    while (lines.next_nonblank(line)) append(lines.number());
     std::string document_error;
     if (detail::read_fdrd(text, layout, out, document_error)) return;
 

@@ -257,6 +257,34 @@ TEST(ManifestFdrd, OneLineDocumentIsStillFdrd) {
     EXPECT_EQ(read_text("{}").manifest.items.size(), 0u);
 }
 
+TEST(ManifestFdrd, CompactDocumentWithABadRecordKeepsTheGoodOnes) {
+    // One line, one record that is not an object: still FDRD, decided on the whole document.
+    const Reading r = read_text(R"({"cat_1": {"positive": "a cat", "file_name": "cat_1.jpg"}, "bad_3": "x"})" "\n",
+                                "x.json");
+    ASSERT_EQ(r.manifest.items.size(), 1u);
+    EXPECT_EQ(r.manifest.items[0].id, "cat_1");
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_EQ(r.warnings[0], "x.json: key 'bad_3': record is not a JSON object");
+    // A one-line JSON-lines record (a string "id") stays a record.
+    const Reading j = read_text(R"({"id": "a", "caption": "c"})");
+    ASSERT_EQ(j.manifest.items.size(), 1u);
+    EXPECT_EQ(j.manifest.items[0].captions, std::vector<std::string>{"c"});
+}
+
+TEST(ManifestFdrd, DocumentFollowedByJunkKeepsItsRecordsAndReportsTheRest) {
+    const std::string text = "{\n"
+                             " \"a\": {\"positive\": \"braces } { and \\\" quotes\"},\n"
+                             " \"b\": {\"positive\": \"y\", \"negative\": [\"]\"]}\n"
+                             "}\n"
+                             "\n"
+                             "junk line\n";
+    const Reading r = read_text(text, "x.json");
+    ASSERT_EQ(r.manifest.items.size(), 2u);
+    EXPECT_EQ(r.manifest.items[0].captions, std::vector<std::string>{"braces } { and \" quotes"});
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_EQ(r.warnings[0], "x.json: line 6: unexpected data after the FDRD object");
+}
+
 const char* const bad_fdrd = R"({
   "ok_image_0001.jpg": {"file_name": "ok_image_0001.jpg", "class_name": "ok", "positive": "fine", "negative": []},
   "no_positive_image_0001.jpg": {"file_name": "no_positive_image_0001.jpg", "class_name": "x", "negative": []},
