@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <c10/core/InferenceMode.h>
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/error.hpp"
@@ -376,6 +378,59 @@ std::vector<Reject> read_rejects(const std::string& path) {
     return rejects;
 }
 
+// What a resumable run's parts depend on, in the order a refusal checks them: the items (their count and a
+// hash of their ids in order), the shard, the part size, and everything that changes the numbers or the
+// format. Kept as run-SSSSS.json beside the parts; a resume that differs in any of these is refused, naming
+// the first difference, since its parts would not line up with the ones already done.
+nlohmann::ordered_json run_record(const EmbedConfig& config, const std::vector<Item>& all, const stream::Header& header) {
+    uint64_t hash = 1469598103934665603ull;  // FNV-1a over the ids, each followed by a newline
+    for (const Item& item : all)
+        for (const char c : item.id + "\n") hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    nlohmann::ordered_json j;
+    j["items"] = all.size();
+    j["ids"] = hex;
+    j["shard"] = std::to_string(config.shard_index) + "/" + std::to_string(config.shard_count);
+    j["part_size"] = config.part_size;
+    j["model"] = header.model;  // weights and prompts
+    j["dtype"] = config.dtype;
+    j["token_weights"] = config.token_weights;
+    j["modality"] = stream::to_string(header.modality);
+    j["store"] = stream::to_string(config.store);
+    j["normalize"] = config.normalize;
+    j["format"] = config.write.format == stream::Format::npy ? "npy" : "dcs";
+    j["truncate"] = config.truncate;
+    j["max_pixels"] = config.max_pixels;
+    j["shrink_on_load"] = config.shrink_on_load;
+    return j;
+}
+
+// Refuses a resume whose run differs from the one that made the parts in `dir`; records the run otherwise.
+void check_resume(const std::string& dir, const std::string& record_path, const nlohmann::ordered_json& now, bool any_part) {
+    if (fs::exists(record_path)) {
+        auto source = io::open_source(record_path);
+        std::string text, line;
+        while (io::read_line(*source, line)) text += line;
+        const auto before = nlohmann::ordered_json::parse(text, nullptr, false);
+        if (before.is_discarded() || !before.is_object()) throw_error(ErrorCode::format, record_path, "not a run record");
+        for (const auto& [key, value] : now.items()) {
+            const auto it = before.find(key);
+            const std::string was = it == before.end() ? "(unset)" : it->dump();
+            if (it == before.end() || *it != value)
+                throw_error(ErrorCode::usage, dir, "was embedded with " + key + " = " + was + ", this run has " + value.dump() +
+                                                       ": resume with the same inputs and options, or into a new directory");
+        }
+        return;
+    }
+    if (any_part)
+        throw_error(ErrorCode::usage, dir, "holds parts of this shard but no " + fs::path(record_path).filename().string() +
+                                               " to check them against: resume into a new directory");
+    auto sink = io::open_sink(record_path);
+    sink->write(now.dump(1) + "\n");
+    sink->commit();
+}
+
 }  // namespace
 
 void parse_shard(const std::string& text, uint32_t& index, uint32_t& count) {
@@ -419,8 +474,13 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
         if (ec) throw_error(ErrorCode::io, config.output, "cannot create the output directory: " + ec.message());
         const std::string ext = config.write.format == stream::Format::npy ? ".npy" : ".dcs";
         const uint64_t part_size = std::max<uint64_t>(1, config.part_size);
+        const std::string shard = text::zero_padded(config.shard_index, 5);
+        bool any_part = false;
+        for (const auto& entry : fs::directory_iterator(config.output, ec))
+            any_part = any_part || entry.path().filename().string().rfind("part-" + shard + "-", 0) == 0;
+        check_resume(config.output, config.output + "/run-" + shard + ".json", run_record(config, all, header), any_part);
         for (uint64_t p = 0; p * part_size < mine.size(); ++p) {
-            const std::string base = config.output + "/part-" + text::zero_padded(config.shard_index, 5) + "-" + text::zero_padded(p, 6);
+            const std::string base = config.output + "/part-" + shard + "-" + text::zero_padded(p, 6);
             const auto first = mine.begin() + long(p * part_size);
             const auto last = mine.begin() + long(std::min<uint64_t>(mine.size(), (p + 1) * part_size));
             const std::vector<const Item*> part(first, last);

@@ -1,6 +1,7 @@
 # dcar-embed end to end on a tiny CLIP (real vocabulary size) written by Debian's python3-torch: a folder of
 # images with broken ones among them (skipped, reported, exit 3; fatal with --on-error fail), embeddings equal
-# to PyTorch + torchvision's CLIP transform on the same weights, captions, shards, --resume after a lost part,
+# to PyTorch + torchvision's CLIP transform on the same weights, captions, shards, --resume after a lost part
+# and refused with other inputs or options,
 # and output independent of the decode thread count (every other way of running: determinism.sh).
 source "$(dirname "$0")/lib.sh" "$@"
 [ -x "$TOOLS/dcar-embed" ] || { echo "embed: skipped (dcar-embed not built)"; exit 0; }
@@ -62,6 +63,37 @@ expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --resume --part-siz
 grep -q "8 already done" err || fail "resume did not skip finished parts: $(tail -1 err)"
 cmp <(cat parts/*.dcs | dcar-cat) <(dcar-cat all.dcs) || fail "resumed parts differ from one run"
 cmp <(sort rej.tsv) <(sort rej2.tsv) || fail "rejects of resumed parts lost"
+# A resume with other inputs or options is refused, naming the first difference, and leaves the parts alone
+# (a changed part size or shard would drop or repeat items).
+/usr/bin/python3 - "$SRC/tests/unit" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import torch, clip_reference as ref
+ref.VOCAB, ref.CONTEXT, ref.SOT, ref.EOT = 49408, 77, 49406, 49407
+model = ref.TinyClip().eval()
+ref.randomise(model)
+with torch.no_grad():
+    model.visual.proj.mul_(-1)  # other weights, same shapes
+ref.write_safetensors("other.safetensors", {k: v.detach() for k, v in model.state_dict().items()})
+PY
+before=$(cat parts/*.dcs | md5sum)
+resume=(dcar-embed -q --folder imgs --resume -o parts)
+for change in "--part-size 5|part_size" "--shard 0/2|shard" "--dtype bf16|dtype" "--store f16|store" "--no-normalize|normalize" \
+              "--format npy|format" "--max-pixels 3000|max_pixels" "-m other.safetensors|model"; do
+  IFS='|' read -r option key <<< "$change"
+  defaults=(-m tiny.safetensors --part-size 4)
+  case $option in -m*) defaults=(--part-size 4) ;; --part-size*) defaults=(-m tiny.safetensors) ;; esac
+  expect_status 2 "${resume[@]}" "${defaults[@]}" $option
+  grep -q "^dcar-embed: parts: was embedded with $key = .*, this run has " err || fail "resume with $option: $(cat err)"
+done
+cp imgs/cat/0.png imgs/cat/extra.png
+expect_status 2 "${resume[@]}" -m tiny.safetensors --part-size 4
+grep -q "was embedded with items = 12, this run has 13" err || fail "resume with another input: $(cat err)"
+rm imgs/cat/extra.png
+[ "$(cat parts/*.dcs | md5sum)" = "$before" ] || fail "a refused resume changed the parts"
+mkdir old && cp parts/part-* old/
+expect_status 2 dcar-embed -q -m tiny.safetensors --folder imgs --resume --part-size 4 -o old
+grep -q "old: holds parts of this shard but no run-00000.json" err || fail "$(cat err)"
 
 # Captions: one per line, or id<TAB>caption; text modality; the same caption gives the same vector.
 printf 'a photo of a cat\nc1\ta photo of a dog\n\na photo of a cat\n' | dcar-embed -q -m tiny.safetensors --text > caps.dcs
