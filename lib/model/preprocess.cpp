@@ -570,14 +570,31 @@ PixelBuffer decode(const uint8_t* data, size_t size, const std::string& name, co
     }
 }
 
+// No image file is this large; the bound keeps a mistaken path (a growing log, a disk image) from filling memory.
+constexpr uint64_t max_image_file_bytes = uint64_t(1) << 30;
+
+// Reads a regular file (symlinks followed) of at most max_image_file_bytes. Anything else (a device such as
+// /dev/zero, a FIFO, a directory) is refused as a bad item: opened without blocking, checked, never read.
 std::vector<uint8_t> read_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) throw_errno(path, "cannot open");
-    std::vector<uint8_t> bytes;
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) bytes.reserve(static_cast<size_t>(st.st_size));
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw_error(ErrorCode::format, path, "not a regular file");
+    }
+    if (static_cast<uint64_t>(st.st_size) > max_image_file_bytes) {
+        ::close(fd);
+        throw_error(ErrorCode::format, path, "larger than 1 GiB: not read as an image");
+    }
+    std::vector<uint8_t> bytes;
+    bytes.reserve(static_cast<size_t>(st.st_size));
     uint8_t chunk[1 << 16];
     for (;;) {
+        if (bytes.size() > max_image_file_bytes) {  // grew while being read
+            ::close(fd);
+            throw_error(ErrorCode::format, path, "larger than 1 GiB: not read as an image");
+        }
         const ssize_t got = ::read(fd, chunk, sizeof chunk);
         if (got == 0) break;
         if (got < 0) {

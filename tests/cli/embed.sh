@@ -107,6 +107,14 @@ printf 'a photo of a cat\n' | dcar-embed -q -m tiny.safetensors --text --vocab "
 [ "$(dcar-cat v.dcs | cut -f3)" = "$(dcar-cat caps.dcs | sed -n 1p | cut -f3)" ] || fail "--vocab changed the embedding"
 expect_status 1 dcar-embed -m tiny.safetensors --text --vocab no-such-vocab.txt -o x.dcs < /dev/null
 grep -q "no-such-vocab.txt" err || fail "missing vocabulary not named: $(cat err)"
+# Things that are not files: a device and a FIFO in a list are skipped and reported, never read (no endless
+# read of /dev/zero, no wait on a FIFO without a writer); a symlink to an image is followed.
+mkfifo fifo
+ln -s "$T/imgs/cat/0.png" link.png
+printf '%s\n' "$T/imgs/cat/0.png" /dev/zero "$T/fifo" "$T/link.png" > notfiles.txt
+expect_status 3 timeout 120 dcar-embed -m tiny.safetensors -o notfiles.dcs notfiles.txt
+[ "$(dcar-cat -c notfiles.dcs)" = 2 ] || fail "expected the image and its symlink embedded"
+grep -q "skipped /dev/zero: .*not a regular file" err && grep -q "skipped $T/fifo: .*not a regular file" err || fail "$(cat err)"
 # Decompression bombs: images above --max-pixels are refused and reported, not decoded.
 expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --max-pixels 3000 -o small.dcs
 [ "$(dcar-cat -c small.dcs)" = 1 ] || fail "only the 50x60 grey image is under 3000 pixels"
