@@ -14,6 +14,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -378,6 +379,22 @@ std::vector<Reject> read_rejects(const std::string& path) {
     return rejects;
 }
 
+// The output can be written: its directory exists and is writable (a file is written as a temporary there,
+// then renamed); with --resume the output directory is created now.
+void check_output_place(const EmbedConfig& config) {
+    if (config.output == "-") return;
+    std::error_code ec;
+    if (config.resume) {
+        fs::create_directories(config.output, ec);
+        if (ec || !fs::is_directory(config.output))
+            throw_error(ErrorCode::io, config.output, "cannot create the output directory: " + (ec ? ec.message() : "not a directory"));
+        return;
+    }
+    const fs::path parent = fs::path(config.output).parent_path();
+    const std::string dir = parent.empty() ? "." : parent.string();
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) throw_errno(config.output, "cannot write in " + dir);
+}
+
 // What a resumable run's parts depend on, in the order a refusal checks them: the items (their count and a
 // hash of their ids in order), the shard, the part size, and everything that changes the numbers or the
 // format. Kept as run-SSSSS.json beside the parts; a resume that differs in any of these is refused, naming
@@ -454,11 +471,13 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
     const auto start = std::chrono::steady_clock::now();
     EmbedSummary summary;
     uint64_t skipped_records = 0;
+    // Fail fast: the output's place and the model are checked before a long walk over the inputs.
+    check_output_place(config);
+    Embedder embedder(config, log);
     const std::vector<Item> all = enumerate_items(config, log, skipped_records);
     std::vector<const Item*> mine;
     for (size_t i = 0; i < all.size(); ++i)
         if (i % config.shard_count == config.shard_index) mine.push_back(&all[i]);
-    Embedder embedder(config, log);
     const stream::Header header = embedder.header();
     std::vector<Reject> rejects;
     uint64_t done = 0;

@@ -121,4 +121,9 @@ expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --max-pixels 3000 -
 grep -q "skipped cat/0.png: " err || fail "large image not reported"
 expect_status 2 dcar-embed -m tiny.safetensors --folder imgs --text
 expect_status 1 dcar-embed -m missing.safetensors --folder imgs -o x.dcs
+# Fail fast: the model and the output's place are checked before the inputs are walked.
+expect_status 1 dcar-embed -m missing.safetensors --folder no-such-folder -o x.dcs
+expect_err_line "missing.safetensors"
+expect_status 1 dcar-embed -m tiny.safetensors --folder no-such-folder -o no-such-dir/x.dcs
+expect_err_line "no-such-dir/x.dcs: cannot write in no-such-dir"
 echo "embed: ok"
