@@ -50,6 +50,21 @@ std::string lower(std::string s) {
     return s;
 }
 
+// A name fit for a one-line message: tabs, line breaks and other control bytes shown as \t, \n, \xNN.
+std::string visible(const std::string& name) {
+    std::string out;
+    for (const unsigned char c : name) {
+        if (c == '\t') out += "\\t";
+        else if (c == '\n') out += "\\n";
+        else if (c < 0x20 || c == 0x7f) {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        } else out += char(c);
+    }
+    return out;
+}
+
 std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uint64_t& skipped_records) {
     std::vector<Item> items;
     switch (config.kind) {
@@ -73,6 +88,12 @@ std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uin
                 if (std::find(config.extensions.begin(), config.extensions.end(), ext) == config.extensions.end()) continue;
                 const fs::path rel = it->path().lexically_relative(root);
                 const std::string parent = rel.parent_path().string();
+                const std::string bad = text::check_id(rel.string());
+                if (!bad.empty()) {  // a tab or line break in a name: ids cannot carry it, so the file is left out
+                    log.warn("skipped " + visible(rel.string()) + ": " + bad);
+                    ++skipped_records;
+                    continue;
+                }
                 items.push_back({rel.string(), it->path().string(), parent});
             }
             if (ec) throw_error(ErrorCode::io, config.input, "cannot list: " + ec.message());

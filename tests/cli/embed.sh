@@ -121,6 +121,12 @@ expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --max-pixels 3000 -
 grep -q "skipped cat/0.png: " err || fail "large image not reported"
 expect_status 2 dcar-embed -m tiny.safetensors --folder imgs --text
 expect_status 1 dcar-embed -m missing.safetensors --folder imgs -o x.dcs
+# A file whose name holds a tab or a line break is skipped and reported; the rest of the folder is embedded.
+mkdir -p odd && cp imgs/cat/0.png odd/good.png && cp imgs/cat/0.png "odd/new
+line.png" && cp imgs/cat/0.png "odd/a	tab.png"
+expect_status 3 dcar-embed -m tiny.safetensors --folder odd -o odd.dcs
+[ "$(dcar-cat -c odd.dcs)" = 1 ] || fail "the good file of a folder with odd names"
+grep -qF 'skipped new\nline.png: ' err && grep -qF 'skipped a\ttab.png: ' err || fail "odd names not reported: $(cat err)"
 # Fail fast: the model and the output's place are checked before the inputs are walked.
 expect_status 1 dcar-embed -m missing.safetensors --folder no-such-folder -o x.dcs
 expect_err_line "missing.safetensors"
