@@ -1,5 +1,6 @@
 // dcar-cat: print or convert embedding streams and .npy arrays.
 #include "cli/run.hpp"
+#include "io/paths.hpp"
 #include "io/sink.hpp"
 #include "stream/cat.hpp"
 
@@ -33,10 +34,11 @@ int main(int argc, char** argv) {
         config.normalize = c.args.count("normalize") > 0;
         if (c.args.count("ids")) config.read.ids_path = c.args["ids"].as<std::string>();
         config.read.modality = stream::parse_modality(c.args["modality"].as<std::string>());
-        if (c.args.count("ids-out")) config.write.ids_path = c.args["ids-out"].as<std::string>();
+        if (c.args.count("ids-out")) config.write.ids_path = c.output_path("ids-out");
         config.write.level = c.args["level"].as<int>();
         config.provenance = c.provenance;
-        const std::string output = c.args["output"].as<std::string>();
+        const std::string output = c.output_path("output");
+        io::refuse_output_over_input(stream::files_read(config.inputs, config.read), {output, config.write.ids_path});
         const bool binary = config.output == stream::CatOutput::dcs || config.output == stream::CatOutput::npy;
         auto text_out = io::open_sink(binary ? "-" : output);
         std::unique_ptr<io::Sink> binary_out;

@@ -1,5 +1,6 @@
 // dcar-embed: images or captions → an embedding stream, through a CLIP model in LibTorch.
 #include "cli/run.hpp"
+#include "io/paths.hpp"
 #include "core/error.hpp"
 #include "embed/pipeline.hpp"
 #include "io/sink.hpp"
@@ -59,9 +60,9 @@ int main(int argc, char** argv) {
         config.input = c.inputs().front();
         config.image_root = c.args["image-root"].as<std::string>();
         config.layout = c.args["layout"].as<std::string>();
-        config.output = c.args["output"].as<std::string>();
+        config.output = c.output_path("output");
         config.write.format = stream::parse_format(c.args["format"].as<std::string>());
-        if (c.args.count("ids-out")) config.write.ids_path = c.args["ids-out"].as<std::string>();
+        if (c.args.count("ids-out")) config.write.ids_path = c.output_path("ids-out");
         config.store = stream::parse_element_type(c.args["store"].as<std::string>());
         config.normalize = !c.args.count("no-normalize");
         config.device = c.args["device"].as<std::string>();
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
         if (c.args.count("vocab")) config.vocab = c.args["vocab"].as<std::string>();
         config.max_pixels = c.args["max-pixels"].as<uint64_t>();
         config.shrink_on_load = !c.args.count("no-shrink-on-load");
-        if (c.args.count("rejects")) config.rejects = c.args["rejects"].as<std::string>();
+        if (c.args.count("rejects")) config.rejects = c.output_path("rejects");
         const std::string on_error = c.args["on-error"].as<std::string>();
         if (on_error != "skip" && on_error != "fail") throw Error(ErrorCode::usage, "--on-error is skip or fail");
         config.on_error_fail = on_error == "fail";
@@ -88,6 +89,9 @@ int main(int argc, char** argv) {
         if (config.resume && config.output == "-") throw Error(ErrorCode::usage, "--resume needs -o DIRECTORY");
         if (!config.resume && config.output == "-" && !c.args.count("force") && io::open_sink("-")->is_terminal())
             throw Error(ErrorCode::usage, "refusing to write binary output to a terminal (redirect it, use -o FILE, or --force)");
+        // The input (a list, a manifest or captions; a folder cannot clash) and the model must survive the run.
+        io::refuse_output_over_input({config.input, config.model, config.prompts, config.vocab},
+                                     {config.resume ? "" : config.output, config.write.ids_path, config.rejects});
         config.provenance = c.provenance;
         const auto summary = embed::run(config, c.log);
         c.log.info("embedded " + std::to_string(summary.embedded) + (text ? " captions" : " images") + " in " +

@@ -4,6 +4,7 @@
 #include "cli/run.hpp"
 #include "core/error.hpp"
 #include "index/index.hpp"
+#include "io/paths.hpp"
 
 using namespace dcar;
 
@@ -36,7 +37,7 @@ int build_main(int argc, char** argv) {
     spec.options.add_options()
         ("output,o", cli::po::value<std::string>()->required(), "index file to write (atomically)")
         ("factory,f", cli::po::value<std::string>()->default_value("Flat"), "FAISS factory string: Flat, HNSW32, IVF4096,Flat, IVF4096,PQ64, OPQ64,IVF4096,PQ64 ...")
-        ("train-sample", cli::po::value<uint64_t>()->default_value(0), "rows to train on (0 = automatic: 64 per IVF list, at least 65536)")
+        ("train-sample", cli::po::value<int64_t>()->default_value(0), "rows to train on (0 = automatic: 64 per IVF list, at least 65536)")
         ("train-only", "write the trained, empty index: the template for shard builds")
         ("seed", cli::po::value<uint64_t>()->default_value(1), "seed for sampling and k-means");
     add_input_options(spec.options);
@@ -44,14 +45,17 @@ int build_main(int argc, char** argv) {
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
         index::BuildConfig config;
         config.inputs = c.inputs();
-        config.output = c.args["output"].as<std::string>();
+        config.output = c.output_path("output");
         config.factory = c.args["factory"].as<std::string>();
-        config.train_sample = c.args["train-sample"].as<uint64_t>();
+        const int64_t train_sample = c.args["train-sample"].as<int64_t>();
+        if (train_sample < 0) throw Error(ErrorCode::usage, "--train-sample must not be negative");
+        config.train_sample = uint64_t(train_sample);
         config.train_only = c.args.count("train-only") > 0;
         config.seed = c.args["seed"].as<uint64_t>();
         config.strict = c.args.count("strict") > 0;
         config.read = read_options(c);
         config.provenance = c.provenance;
+        io::refuse_output_over_input(stream::files_read(config.inputs, config.read), {config.output});
         const auto summary = index::build(config, c.log);
         report(c, "indexed", summary);
         return status_of(summary);
@@ -69,10 +73,12 @@ int add_main(int argc, char** argv) {
         index::AddConfig config;
         config.index = c.args["index"].as<std::string>();
         config.inputs = c.inputs();
-        if (c.args.count("output")) config.output = c.args["output"].as<std::string>();
+        if (c.args.count("output")) config.output = c.output_path("output");
         config.strict = c.args.count("strict") > 0;
         config.read = read_options(c);
         config.provenance = c.provenance;
+        // The index may be its own output (that is what add does without -o); the embeddings may not.
+        io::refuse_output_over_input(stream::files_read(config.inputs, config.read), {config.output.empty() ? config.index : config.output});
         const auto summary = index::add(config, c.log);
         report(c, "added", summary);
         return status_of(summary);
@@ -87,7 +93,7 @@ int merge_main(int argc, char** argv) {
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
         index::MergeConfig config;
         config.shards = c.inputs(false);
-        config.output = c.args["output"].as<std::string>();
+        config.output = c.output_path("output");  // may be one of the shards: the merge holds its lock
         config.provenance = c.provenance;
         report(c, "merged", index::merge(config, c.log));
         return cli::exit_ok;

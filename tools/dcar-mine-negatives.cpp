@@ -2,6 +2,7 @@
 // of a manifest (DCAR.md §4.2–§4.3). Parses the options into a train::MineJob and makes the one library call.
 #include "cli/run.hpp"
 #include "core/error.hpp"
+#include "io/paths.hpp"
 #include "train/negatives.hpp"
 
 using namespace dcar;
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
         job.read.layout = a["layout"].as<std::string>();
         job.read.strict = a.count("strict") > 0;
         if (a.count("class-embeddings")) job.class_embeddings_path = a["class-embeddings"].as<std::string>();
-        job.output = a["output"].as<std::string>();
+        job.output = ctx.output_path("output");
         job.config.swaps = size_t(a["swaps"].as<int>());
         job.config.attributes = size_t(a["attributes"].as<int>());
         job.config.attribute_swaps = size_t(a["attribute-swaps"].as<int>());
@@ -59,9 +60,10 @@ int main(int argc, char** argv) {
         if (job.shots < 0) throw Error(ErrorCode::usage, "--shots must not be negative");
         job.val_fraction = a["val-fraction"].as<double>();
         if (!(job.val_fraction >= 0 && job.val_fraction < 1)) throw Error(ErrorCode::usage, "--val-fraction must be in [0, 1)");
-        if (a.count("val-output")) job.val_output = a["val-output"].as<std::string>();
+        if (a.count("val-output")) job.val_output = ctx.output_path("val-output");
         if ((job.val_fraction > 0) != !job.val_output.empty())
             throw Error(ErrorCode::usage, "--val-fraction and --val-output go together: held-out captions must go somewhere, and only there");
+        io::refuse_output_over_input({job.manifest_path, job.class_embeddings_path, job.lexicon_path}, {job.output, job.val_output});
 
         const train::MineStats stats = train::run_mine_negatives(job, ctx.log);
         return stats.skipped_records ? cli::exit_partial : cli::exit_ok;

@@ -2,10 +2,12 @@
 // options into a metrics::ScoreConfig, makes the one library call, and writes the report (and the plot).
 #include "cli/run.hpp"
 #include "core/error.hpp"
+#include "io/paths.hpp"
 #include "io/sink.hpp"
 #include "metrics/plot_svg.hpp"
 #include "metrics/report.hpp"
 #include "metrics/score.hpp"
+#include "stream/embeddings.hpp"
 
 using namespace dcar;
 
@@ -34,8 +36,8 @@ int main(int argc, char** argv) {
         const auto& a = ctx.args;
         if (a.count("manifest") && a.count("by-label")) throw Error(ErrorCode::usage, "--manifest and --by-label exclude each other");
         if (a["chunk-size"].as<int>() <= 0) throw Error(ErrorCode::usage, "--chunk-size must be positive");
-        const std::string output = a["output"].as<std::string>();
-        const std::string plot = a.count("plot") ? a["plot"].as<std::string>() : "";
+        const std::string output = ctx.output_path("output");
+        const std::string plot = a.count("plot") ? ctx.output_path("plot") : "";
         if (plot == "-" && output == "-") throw Error(ErrorCode::usage, "--plot - needs the report elsewhere (-o FILE)");
 
         metrics::ScoreConfig config;
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
         config.dataset = a["dataset"].as<std::string>();
         config.model = a["model"].as<std::string>();
         config.chunk_rows = size_t(a["chunk-size"].as<int>());
+        std::vector<std::string> inputs = stream::files_read({config.images_path, config.texts_path}, {});
+        inputs.push_back(config.manifest_path);
+        io::refuse_output_over_input(inputs, {output, plot});
 
         const metrics::ScoreResult result = metrics::score(config, ctx.log);
         if (!plot.empty()) metrics::write_recall_svg(result, *io::open_sink(plot));

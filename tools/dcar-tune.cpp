@@ -3,6 +3,7 @@
 // (train::method_defaults) apply unless the option is given.
 
 #include "cli/run.hpp"
+#include "io/paths.hpp"
 #include "core/error.hpp"
 #include "model/runtime.hpp"
 #include "train/tune.hpp"
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
         if (inputs.size() != 1) throw Error(ErrorCode::usage, "expected one INPUT");
         config.input = inputs[0];
         if (!a.count("output")) throw Error(ErrorCode::usage, "-o DIR is required (checkpoints go there)");
-        config.output = a["output"].as<std::string>();
+        config.output = c.output_path("output");
         if (a.count("model")) config.model = a["model"].as<std::string>();
         if (a.count("init-size")) {
             if (config.method != train::Method::full) throw Error(ErrorCode::usage, "--init-size applies to --method full only");
@@ -170,7 +171,10 @@ int main(int argc, char** argv) {
         config.decode_threads = a["decode-threads"].as<int>();
         if (config.decode_threads < 1) throw Error(ErrorCode::usage, "--decode-threads must be at least 1");
         config.max_steps = a["max-steps"].as<int64_t>();
-        if (a.count("step-log")) config.step_log = a["step-log"].as<std::string>();
+        if (a.count("step-log")) config.step_log = c.output_path("step-log");
+        // The inputs must survive the run: its step log is the one file written outside DIR.
+        io::refuse_output_over_input({config.input, config.model, config.weight_table, config.val_input, config.vocab},
+                                     {config.step_log});
         config.command_line = c.provenance.args;
 
         const auto summary = train::run_tune(config, c.log);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/run.hpp"
+#include "io/paths.hpp"
 #include "core/error.hpp"
 #include "model/runtime.hpp"
 #include "train/weigh.hpp"
@@ -68,8 +69,9 @@ int main(int argc, char** argv) {
         }
         if (config.model.empty()) throw Error(ErrorCode::usage, "-m MODEL is required");
         if (!a.count("output")) throw Error(ErrorCode::usage, "-o TABLE is required");
-        config.output = a["output"].as<std::string>();
+        config.output = c.output_path("output");
         config.input = c.inputs().front();
+        io::refuse_output_over_input({config.input, config.model, config.vocab}, {config.output});
         const auto summary = train::run_weigh(config, c.log);
         c.log.info("weighed " + std::to_string(summary.pairs) + " pairs: " + std::to_string(summary.ids) + " distinct tokens in " + config.output +
                    (summary.skipped ? ", skipped " + std::to_string(summary.skipped) : ""));

@@ -29,7 +29,15 @@ std::vector<std::string> Context::inputs(bool default_stdin) const {
     return in;
 }
 
+std::string Context::output_path(const std::string& name) const {
+    const std::string path = args[name].as<std::string>();
+    if (path.empty()) throw Error(ErrorCode::usage, "--" + name + ": empty file name");
+    return path;
+}
+
 namespace {
+
+constexpr int max_threads = 1024;
 
 void print_message(const std::string& tool, const std::string& message) {
     std::fflush(stdout);
@@ -90,8 +98,14 @@ int run_tool(ToolSpec spec, int argc, char** argv, const ToolBody& body) {
         return finish_stdout(spec.name);
     }
 
+    const int threads = context.args["threads"].as<int>();
+    if (threads < 0 || threads > max_threads) {
+        print_message(spec.name, "--threads must be between 0 and " + std::to_string(max_threads));
+        std::cerr << "Try '" << spec.name << " --help' for more information.\n";
+        return exit_usage;
+    }
     context.quiet = context.args.count("quiet") > 0;
-    context.threads = set_threads(context.args["threads"].as<int>());
+    context.threads = set_threads(threads);
     ProgressPrinter progress(!context.quiet && ::isatty(2) == 1);
     const std::string tool = spec.name;
     const bool quiet = context.quiet;

@@ -42,6 +42,9 @@ struct Context {
     void refuse_terminal(const io::Sink& sink) const;
     // The positional inputs ("-" when none were given and `default_stdin`).
     std::vector<std::string> inputs(bool default_stdin = true) const;
+    // The value of the output option `name` ("output", "plot"); an empty file name is a dcar::Error(usage)
+    // naming the option. Pair with io::refuse_output_over_input before any work.
+    std::string output_path(const std::string& name) const;
 };
 
 using ToolBody = std::function<int(Context&)>;

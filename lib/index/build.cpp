@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "io/lock.hpp"
 
 namespace dcar::index {
 
@@ -161,12 +162,16 @@ IngestSummary build(const BuildConfig& config, const Log& log) {
     }
     if (!config.train_only) add_stream(file, present, *reader, config.strict, summary, log);
     report_duplicates(summary, log);
+    io::WriteLock lock(config.output);
     save_index(file, config.output);
     return summary;
 }
 
 IngestSummary add(const AddConfig& config, const Log& log) {
     IngestSummary summary;
+    // Held from reading to renaming, so a concurrent add waits and then extends this one's result.
+    const std::string output = config.output.empty() ? config.index : config.output;
+    io::WriteLock lock(output);
     IndexFile file = load_index(config.index);
     std::unordered_set<std::string> present(file.ids.begin(), file.ids.end());
     // All inputs as one reader: their headers are checked against each other before any row is added.
@@ -176,13 +181,14 @@ IngestSummary add(const AddConfig& config, const Log& log) {
     add_stream(file, present, *reader, config.strict, summary, log);
     file.header.provenance.push_back(config.provenance);
     report_duplicates(summary, log);
-    save_index(file, config.output.empty() ? config.index : config.output);
+    save_index(file, output);
     return summary;
 }
 
 IngestSummary merge(const MergeConfig& config, const Log& log) {
     if (config.shards.size() < 2) throw Error(ErrorCode::usage, "merge needs at least two indexes");
     IngestSummary summary;
+    io::WriteLock lock(config.output);  // before reading: the output may be one of the shards
     IndexFile merged = load_index(config.shards[0]);
     std::unordered_set<std::string> present(merged.ids.begin(), merged.ids.end());
     for (size_t s = 1; s < config.shards.size(); ++s) {

@@ -12,7 +12,7 @@ namespace {
 bool better(const Hit& a, const Hit& b) { return a.score > b.score || (a.score == b.score && a.position < b.position); }
 }  // namespace
 
-std::vector<std::vector<Hit>> exact_search(const stream::Batch& queries, stream::EmbeddingReader& gallery, uint32_t k,
+std::vector<std::vector<Hit>> exact_search(const stream::Batch& queries, stream::EmbeddingReader& gallery, uint64_t k,
                                            size_t chunk, const Log& log) {
     const size_t nq = queries.size();
     std::vector<std::vector<Hit>> best(nq);

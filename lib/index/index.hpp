@@ -1,6 +1,7 @@
 // dcar-index operations: build (train on a sample, then add, streaming), add (append atomically, skipping ids
 // already present), merge (shards of one training into one index), and info. Every write goes through
-// save_index, which replaces the file atomically.
+// save_index, which replaces the file atomically, under the output's io::WriteLock: add and merge hold it from
+// before they read until the rename, so concurrent writers of one index serialise and none loses rows.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -52,33 +52,39 @@ void set_parameter(faiss::Index* index, const char* name, int value, const char*
     }
 }
 
+// Scores and labels held for one FAISS call (12 bytes each): fewer queries per call when k is large.
+constexpr size_t max_results_per_call = size_t(1) << 22;
+
 uint64_t query_index(const QueryConfig& config, io::Sink& out, const Log& log) {
     IndexFile file = load_index(config.index);
     set_parameter(file.index.get(), "nprobe", config.nprobe, "--nprobe");
     set_parameter(file.index.get(), "efSearch", config.ef_search, "--ef");
     auto queries = stream::open_embeddings(config.queries, config.read);
     check_against(file.header, config.index, *queries);
-    const auto k = faiss::Index::idx_t(config.k);
+    // No query can have more neighbours than the index has vectors.
+    const size_t k = size_t(std::min<uint64_t>(config.k, file.ids.size()));
+    const size_t per_call = std::max<size_t>(1, std::min(config.query_batch, max_results_per_call / std::max<size_t>(k, 1)));
     std::vector<float> scores;
     std::vector<faiss::Index::idx_t> labels;
     std::vector<Hit> hits;
     stream::Batch batch;
     uint64_t done = 0;
-    while (queries->read_batch(batch, config.query_batch)) {
+    while (queries->read_batch(batch, per_call)) {
         stream::normalize_rows(batch.vectors.data(), batch.size(), batch.dim);
-        scores.resize(batch.size() * config.k);
-        labels.resize(batch.size() * config.k);
+        scores.resize(batch.size() * k);
+        labels.resize(batch.size() * k);
         try {
-            file.index->search(faiss::Index::idx_t(batch.size()), batch.vectors.data(), k, scores.data(), labels.data());
+            if (k > 0)
+                file.index->search(faiss::Index::idx_t(batch.size()), batch.vectors.data(), faiss::Index::idx_t(k), scores.data(), labels.data());
         } catch (const faiss::FaissException& e) {
             throw_error(ErrorCode::internal, config.index, std::string("FAISS search failed: ") + e.what());
         }
         for (size_t q = 0; q < batch.size(); ++q) {
             hits.clear();
-            for (uint32_t j = 0; j < config.k; ++j) {
-                const auto label = labels[q * config.k + j];
+            for (size_t j = 0; j < k; ++j) {
+                const auto label = labels[q * k + j];
                 if (label < 0 || size_t(label) >= file.ids.size()) continue;  // fewer than k reachable
-                hits.push_back({scores[q * config.k + j], uint64_t(label), file.ids[size_t(label)]});
+                hits.push_back({scores[q * k + j], uint64_t(label), file.ids[size_t(label)]});
             }
             std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
                 return a.score > b.score || (a.score == b.score && a.position < b.position);
@@ -110,6 +116,8 @@ uint64_t query_gallery(const QueryConfig& config, io::Sink& out, const Log& log)
 uint64_t query(const QueryConfig& config, io::Sink& out, const Log& log) {
     if (config.index.empty() == config.gallery.empty()) throw Error(ErrorCode::usage, "give exactly one of --index or --gallery");
     if (config.k == 0) throw Error(ErrorCode::usage, "-k must be at least 1");
+    if (config.nprobe < 0) throw Error(ErrorCode::usage, "--nprobe must not be negative (0 = the index's default)");
+    if (config.ef_search < 0) throw Error(ErrorCode::usage, "--ef must not be negative (0 = the index's default)");
     if (config.gallery_chunk == 0 || config.query_batch == 0) throw Error(ErrorCode::usage, "--chunk must be at least 1");
     return config.index.empty() ? query_gallery(config, out, log) : query_index(config, out, log);
 }

@@ -20,11 +20,11 @@ struct QueryConfig {
     std::vector<std::string> queries;  // embedding inputs ("-" = stdin)
     std::string index;                 // a dcar index, or
     std::string gallery;               // embeddings to search exactly (exactly one of index/gallery)
-    uint32_t k = 10;
+    uint64_t k = 10;                   // capped at the index or gallery size
     int nprobe = 0;                    // IVF lists to visit (0 = the index's setting)
     int ef_search = 0;                 // HNSW search breadth (0 = the index's setting)
     size_t gallery_chunk = 65536;      // exact search: gallery rows held at once
-    size_t query_batch = 4096;         // index search: queries per FAISS call
+    size_t query_batch = 4096;         // index search: queries per FAISS call (fewer when k is large)
     ResultFormat format = ResultFormat::tsv;
     stream::ReadOptions read;
 };
@@ -40,7 +40,7 @@ uint64_t query(const QueryConfig& config, io::Sink& out, const Log& log);
 
 // Exact top-k by inner product of normalised rows: for each query row, the k best gallery rows, best first,
 // ties by gallery position. The gallery is read in chunks of `chunk` rows.
-std::vector<std::vector<Hit>> exact_search(const stream::Batch& queries, stream::EmbeddingReader& gallery, uint32_t k,
+std::vector<std::vector<Hit>> exact_search(const stream::Batch& queries, stream::EmbeddingReader& gallery, uint64_t k,
                                            size_t chunk, const Log& log);
 
 }  // namespace dcar::index

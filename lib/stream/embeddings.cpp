@@ -113,6 +113,15 @@ std::unique_ptr<EmbeddingReader> open_embeddings(std::unique_ptr<io::Source> sou
     throw_error(ErrorCode::format, name, "byte 0: neither a dcar embedding stream nor a .npy file");
 }
 
+std::vector<std::string> files_read(const std::vector<std::string>& paths, const ReadOptions& options) {
+    std::vector<std::string> files = paths;
+    if (!options.ids_path.empty()) files.push_back(options.ids_path);
+    else
+        for (const auto& path : paths)
+            if (path != "-") files.push_back(without_npy(path) + ".ids");
+    return files;
+}
+
 std::unique_ptr<EmbeddingReader> open_embeddings(const std::string& path, const ReadOptions& options) {
     return open_embeddings(io::open_source(path), options);
 }

@@ -41,6 +41,10 @@ struct ReadOptions {
     Modality modality = Modality::unknown;  // .npy: modality to record in the synthesised header
 };
 
+// The inputs and every ids sidecar reading them may open (options.ids_path, or each input's default
+// sidecar): the files a tool reads, for io::refuse_output_over_input.
+std::vector<std::string> files_read(const std::vector<std::string>& paths, const ReadOptions& options);
+
 // Opens one input ("-" = stdin) of either format. Throws dcar::Error.
 std::unique_ptr<EmbeddingReader> open_embeddings(const std::string& path, const ReadOptions& options = {});
 std::unique_ptr<EmbeddingReader> open_embeddings(std::unique_ptr<io::Source> source, const ReadOptions& options = {});

@@ -127,6 +127,13 @@ line.png" && cp imgs/cat/0.png "odd/a	tab.png"
 expect_status 3 dcar-embed -m tiny.safetensors --folder odd -o odd.dcs
 [ "$(dcar-cat -c odd.dcs)" = 1 ] || fail "the good file of a folder with odd names"
 grep -qF 'skipped new\nline.png: ' err && grep -qF 'skipped a\ttab.png: ' err || fail "odd names not reported: $(cat err)"
+# An output that is one of the inputs (by file identity) is refused before any work, and the input survives.
+cp files.txt list.txt && ln -s list.txt list-link.txt
+for out in list.txt ./list.txt list-link.txt tiny.safetensors; do
+  expect_status 2 dcar-embed -m tiny.safetensors -o "$out" list.txt
+  grep -q "is both an input and the output" err || fail "-o $out over an input: $(cat err)"
+done
+cmp -s list.txt files.txt || fail "a refused run changed its input"
 # Fail fast: the model and the output's place are checked before the inputs are walked.
 expect_status 1 dcar-embed -m missing.safetensors --folder no-such-folder -o x.dcs
 expect_err_line "missing.safetensors"

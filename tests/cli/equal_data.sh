@@ -95,4 +95,9 @@ grep -q "on 9 captions" err && grep -q "validating on 6 captions" err || fail "d
 expect_status 2 "${tune[@]}" --val mined.jsonl -o overlap mined.jsonl
 grep -q "is also in the training input" err || fail "$(cat err)"
 expect_status 2 "${tune[@]}" --val val.jsonl --val-fraction 0.1 -o both mined.jsonl
+# The model tools refuse to write over their inputs.
+expect_status 2 dcar-weigh -m tiny.safetensors -o mined.jsonl mined.jsonl
+grep -q "mined.jsonl: is both an input and the output" err || fail "$(cat err)"
+expect_status 2 "${tune[@]}" --step-log val.jsonl --val val.jsonl -o steps mined.jsonl
+grep -q "val.jsonl: is both an input and the output" err || fail "$(cat err)"
 echo "equal_data: ok"

@@ -1,0 +1,17 @@
+// Checks on the file names a tool is given, made before it does any work.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace dcar::io {
+
+// True when both names lead to one existing file: the same device and inode after following symbolic links,
+// so "a.dcs", "./a.dcs", a symbolic link to it and a hard link of it are all the same file.
+bool same_file(const std::string& a, const std::string& b);
+
+// Throws dcar::Error(usage) "PATH: is both an input and the output" when an output is one of the inputs (by
+// same_file). Only outputs that are existing regular files can clash: "-", empty names, new files, devices
+// and FIFOs (written in place, never replaced) are skipped.
+void refuse_output_over_input(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs);
+
+}  // namespace dcar::io
