@@ -3,6 +3,7 @@
 #include "stream/embeddings.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <sys/stat.h>
 
@@ -51,37 +52,72 @@ std::string without_npy(const std::string& path) {
     return text::ends_with(path, ".npy") ? path.substr(0, path.size() - 4) : path;
 }
 
-// Opens every input up front (reading only their headers), so the combined header — and any mismatch — is
-// known before the first row: a converted output then gets a header that is true of all its rows.
+// Refuses a record whose vector holds a NaN or an infinity, naming the input, the record and its id: such a
+// vector would be indexed without a word and never come back as a hit, or score nothing as a query.
+class FiniteRows : public EmbeddingReader {
+public:
+    explicit FiniteRows(std::unique_ptr<EmbeddingReader> inner) : inner_(std::move(inner)) {}
+    const Header& header() const override { return inner_->header(); }
+    const std::string& name() const override { return inner_->name(); }
+    bool read_batch(Batch& batch, size_t max_rows) override {
+        if (!inner_->read_batch(batch, max_rows)) return false;
+        for (size_t i = 0; i < batch.size(); ++i) {
+            const float* row = batch.row(i);
+            if (!std::all_of(row, row + batch.dim, [](float v) { return std::isfinite(v); }))
+                throw_error(ErrorCode::format, name(),
+                            "record " + std::to_string(records_ + i + 1) + " ('" + batch.ids[i].substr(0, 80) +
+                                "'): not a finite vector (NaN or infinity)");
+        }
+        records_ += batch.size();
+        return true;
+    }
+
+private:
+    std::unique_ptr<EmbeddingReader> inner_;
+    uint64_t records_ = 0;
+};
+
+// Several inputs as one. A first pass reads every input's header and closes the input again, so the combined
+// header (and any mismatch) is known before the first row; then the inputs are opened one at a time, so any
+// number of them fit the open-file limit and memory. Standard input cannot be opened twice and stays open.
 class MultiReader : public EmbeddingReader {
 public:
-    MultiReader(const std::vector<std::string>& paths, const ReadOptions& options) {
+    MultiReader(const std::vector<std::string>& paths, const ReadOptions& options) : paths_(paths), options_(options) {
         for (const auto& path : paths) {
-            readers_.push_back(open_embeddings(path, options));
-            const Header& h = readers_.back()->header();
-            if (readers_.size() == 1) {
+            std::unique_ptr<EmbeddingReader> reader = open_embeddings(path, options);
+            const Header& h = reader->header();
+            if (&path == &paths.front()) {
                 header_ = h;
-                continue;
+            } else {
+                const std::string why = incompatibility(header_, h);
+                if (!why.empty()) throw_error(ErrorCode::mismatch, reader->name(), "does not match the inputs before it: " + why);
+                adopt_known_fields(header_, h);
+                if (!h.normalized) header_.normalized = false;
             }
-            const std::string why = incompatibility(header_, h);
-            if (!why.empty()) throw_error(ErrorCode::mismatch, readers_.back()->name(), "does not match the inputs before it: " + why);
-            adopt_known_fields(header_, h);
-            if (!h.normalized) header_.normalized = false;
+            if (path == "-") stdin_ = std::move(reader);
         }
+        name_ = paths_.front();
     }
     const Header& header() const override { return header_; }
-    const std::string& name() const override { return readers_[std::min(current_, readers_.size() - 1)]->name(); }
+    const std::string& name() const override { return open_ ? open_->name() : name_; }
 
     bool read_batch(Batch& batch, size_t max_rows) override {
-        for (; current_ < readers_.size(); ++current_)
-            if (readers_[current_]->read_batch(batch, max_rows)) return true;
+        for (; current_ < paths_.size(); ++current_) {
+            if (!open_) open_ = paths_[current_] == "-" ? std::move(stdin_) : open_embeddings(paths_[current_], options_);
+            if (open_->read_batch(batch, max_rows)) return true;
+            name_ = open_->name();
+            open_.reset();  // closed before the next input is opened
+        }
         return false;
     }
 
 private:
-    std::vector<std::unique_ptr<EmbeddingReader>> readers_;
+    std::vector<std::string> paths_;
+    ReadOptions options_;
+    std::unique_ptr<EmbeddingReader> stdin_, open_;
     size_t current_ = 0;
     Header header_;
+    std::string name_;
 };
 
 }  // namespace
@@ -92,7 +128,9 @@ Format parse_format(const std::string& s) {
     throw Error(ErrorCode::usage, "unknown embedding format '" + s + "' (expected dcs or npy)");
 }
 
-std::unique_ptr<EmbeddingReader> open_embeddings(std::unique_ptr<io::Source> source, const ReadOptions& options) {
+namespace {
+
+std::unique_ptr<EmbeddingReader> open_format_reader(std::unique_ptr<io::Source> source, const ReadOptions& options) {
     char magic[6];
     size_t got = 0;
     while (got < sizeof magic) {
@@ -111,6 +149,12 @@ std::unique_ptr<EmbeddingReader> open_embeddings(std::unique_ptr<io::Source> sou
     }
     if (got == 0) throw_error(ErrorCode::format, name, "empty input");
     throw_error(ErrorCode::format, name, "byte 0: neither a dcar embedding stream nor a .npy file");
+}
+
+}  // namespace
+
+std::unique_ptr<EmbeddingReader> open_embeddings(std::unique_ptr<io::Source> source, const ReadOptions& options) {
+    return std::make_unique<FiniteRows>(open_format_reader(std::move(source), options));
 }
 
 std::vector<std::string> files_read(const std::vector<std::string>& paths, const ReadOptions& options) {
