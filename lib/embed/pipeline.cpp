@@ -16,6 +16,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "core/json.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "io/sink.hpp"
@@ -454,9 +455,9 @@ void check_resume(const std::string& dir, const std::string& record_path, const 
         if (before.is_discarded() || !before.is_object()) throw_error(ErrorCode::format, record_path, "not a run record");
         for (const auto& [key, value] : now.items()) {
             const auto it = before.find(key);
-            const std::string was = it == before.end() ? "(unset)" : it->dump();
+            const std::string was = it == before.end() ? "(unset)" : dump_json(*it);
             if (it == before.end() || *it != value)
-                throw_error(ErrorCode::usage, dir, "was embedded with " + key + " = " + was + ", this run has " + value.dump() +
+                throw_error(ErrorCode::usage, dir, "was embedded with " + key + " = " + was + ", this run has " + dump_json(value) +
                                                        ": resume with the same inputs and options, or into a new directory");
         }
         return;
@@ -465,7 +466,7 @@ void check_resume(const std::string& dir, const std::string& record_path, const 
         throw_error(ErrorCode::usage, dir, "holds parts of this shard but no " + fs::path(record_path).filename().string() +
                                                " to check them against: resume into a new directory");
     auto sink = io::open_sink(record_path);
-    sink->write(now.dump(1) + "\n");
+    sink->write(dump_json(now, 1) + "\n");
     sink->commit();
 }
 

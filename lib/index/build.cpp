@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unordered_set>
 
+#include "core/json.hpp"
 #include "core/error.hpp"
 #include "io/lock.hpp"
 
@@ -231,7 +232,7 @@ std::string describe(const std::string& path, const IndexFile& file, bool json) 
         j["factory"] = file.factory;
         j["count"] = file.ids.size();
         j["trained_id"] = file.trained_id;
-        return j.dump() + "\n";
+        return dump_json(j) + "\n";
     }
     std::string out = "file\t" + path + "\n";
     out += "factory\t" + file.factory + "\n";

@@ -9,6 +9,7 @@
 #include <faiss/index_io.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "core/error.hpp"
 #include "io/sink.hpp"
 #include "io/source.hpp"
@@ -85,7 +86,7 @@ IndexFile read_metadata(io::Source& source) {
     IndexFile file;
     try {
         const auto j = nlohmann::json::parse(json);
-        file.header = stream::Header::from_json(j.at("embeddings").dump(), source.name());
+        file.header = stream::Header::from_json(dump_json(j.at("embeddings")), source.name());
         file.factory = j.at("factory").get<std::string>();
         file.trained_id = j.at("trained_id").get<std::string>();
     } catch (const nlohmann::json::exception& e) {
@@ -139,7 +140,7 @@ void save_index(const IndexFile& file, const std::string& path) {
     j["factory"] = file.factory;
     j["trained_id"] = file.trained_id;
     j["count"] = file.ids.size();
-    const std::string json = j.dump();
+    const std::string json = dump_json(j);
     put_u32(*sink, uint32_t(json.size()));
     sink->write(json);
     const uint64_t count = file.ids.size();

@@ -5,6 +5,7 @@
 #include <faiss/impl/FaissException.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "index/index_file.hpp"
@@ -28,8 +29,8 @@ void write_hits(io::Sink& out, ResultFormat format, const std::string& query_id,
             line = query_id + '\t' + std::to_string(r + 1) + '\t' + hits[r].id + '\t' + text::format_float(hits[r].score) + '\n';
         } else {
             // Written by hand for a stable key order and the shortest exact float text (as in TSV).
-            line = "{\"query\":" + nlohmann::json(query_id).dump() + ",\"rank\":" + std::to_string(r + 1) +
-                   ",\"id\":" + nlohmann::json(hits[r].id).dump() + ",\"score\":" + text::json_float(hits[r].score) + "}\n";
+            line = "{\"query\":" + dump_json(nlohmann::json(query_id)) + ",\"rank\":" + std::to_string(r + 1) +
+                   ",\"id\":" + dump_json(nlohmann::json(hits[r].id)) + ",\"score\":" + text::json_float(hits[r].score) + "}\n";
         }
         out.write(line);
     }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/json.hpp"
 #include "core/error.hpp"
 #include "io/sink.hpp"
 
@@ -270,7 +271,7 @@ void write_safetensors(io::Sink& sink, const TensorMap& tensors, const Safetenso
         data.push_back(std::move(t));
     }
     if (!metadata.empty()) header["__metadata__"] = metadata;
-    std::string text = header.dump();
+    std::string text = dump_json(header);
     text.append((8 - text.size() % 8) % 8, ' ');
     char len_bytes[8];
     for (int i = 0; i < 8; ++i)

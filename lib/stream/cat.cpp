@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -19,7 +20,7 @@ CatOutput parse_cat_output(const std::string& s) {
 namespace {
 
 std::string header_json(const Header& h) {
-    return nlohmann::json::parse(h.to_json()).dump(2) + "\n";
+    return dump_json(nlohmann::json::parse(h.to_json()), 2) + "\n";
 }
 
 void write_text_rows(const Batch& batch, CatOutput format, bool ids_only, io::Sink& out) {
@@ -36,8 +37,8 @@ void write_text_rows(const Batch& batch, CatOutput format, bool ids_only, io::Si
             }
         } else {
             // By hand: a stable key order and floats in their shortest exact form, as in TSV.
-            line = "{\"id\":" + nlohmann::json(batch.ids[i]).dump();
-            if (!batch.labels[i].empty()) line += ",\"label\":" + nlohmann::json(batch.labels[i]).dump();
+            line = "{\"id\":" + dump_json(nlohmann::json(batch.ids[i]));
+            if (!batch.labels[i].empty()) line += ",\"label\":" + dump_json(nlohmann::json(batch.labels[i]));
             if (!ids_only) {
                 line += ",\"vector\":[";
                 for (uint32_t k = 0; k < batch.dim; ++k) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/json.hpp"
 #include "core/error.hpp"
 
 namespace dcar::stream {
@@ -42,7 +43,7 @@ std::string Header::to_json() const {
     j["model"] = model;
     j["provenance"] = nlohmann::json::array();
     for (const auto& p : provenance) j["provenance"].push_back({{"tool", p.tool}, {"version", p.version}, {"args", p.args}});
-    return j.dump();
+    return dump_json(j);
 }
 
 Header Header::from_json(const std::string& text, const std::string& place) {

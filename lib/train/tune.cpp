@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/json.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
 #include "core/random.hpp"
@@ -479,7 +480,7 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
     j["history"] = history_;
     j["command"] = config_.command_line;
     auto sink = io::open_sink(config_.output + "/checkpoint.json");
-    sink->write(j.dump(2) + "\n");
+    sink->write(dump_json(j, 2) + "\n");
     sink->commit();
     // Older epochs' files go once the new checkpoint.json is in place, including any left by a killed run.
     std::error_code ec;
@@ -519,8 +520,8 @@ TuneSummary Trainer::run() {
         for (const auto& [key, value] : now.items())
             if (previous["options"].contains(key) ? previous["options"][key] != value : defaults[key] != value)
                 throw_error(ErrorCode::usage, config_.output,
-                            "was trained with " + key + " = " + (previous["options"].contains(key) ? previous["options"][key].dump() : "(unset)") +
-                                ", this run has " + value.dump() + ": resume with the same options");
+                            "was trained with " + key + " = " + (previous["options"].contains(key) ? dump_json(previous["options"][key]) : "(unset)") +
+                                ", this run has " + dump_json(value) + ": resume with the same options");
         state = model::read_safetensors(resume->state_file);
         history_ = previous["history"];
     }
@@ -611,7 +612,7 @@ TuneSummary Trainer::run() {
                 Json line = {{"epoch", epoch + 1}, {"step", step}, {"lr", lr}, {"loss", loss}, {"loss_con", losses.con},
                              {"loss_cate", losses.cate}, {"seconds", std::chrono::duration<double>(end - step_start).count()},
                              {"data_wait", std::chrono::duration<double>(step_start - wait_start).count()}};
-                std::fputs((line.dump() + "\n").c_str(), step_log.get());
+                std::fputs((dump_json(line) + "\n").c_str(), step_log.get());
                 std::fflush(step_log.get());
             }
             log_.progress("steps", static_cast<uint64_t>(step), static_cast<uint64_t>(total_steps));

@@ -95,6 +95,10 @@ grep -q "on 9 captions" err && grep -q "validating on 6 captions" err || fail "d
 expect_status 2 "${tune[@]}" --val mined.jsonl -o overlap mined.jsonl
 grep -q "is also in the training input" err || fail "$(cat err)"
 expect_status 2 "${tune[@]}" --val val.jsonl --val-fraction 0.1 -o both mined.jsonl
+# An output directory whose name is not UTF-8 is written like any other (its JSON replaces the bad byte).
+odd="run$(printf '\377')"
+expect_status 0 "${tune[@]}" -o "$odd" mined.jsonl
+[ -f "$odd/checkpoint.json" ] || fail "no checkpoint in a directory with a non-UTF-8 name"
 # The model tools refuse to write over their inputs.
 expect_status 2 dcar-weigh -m tiny.safetensors -o mined.jsonl mined.jsonl
 grep -q "mined.jsonl: is both an input and the output" err || fail "$(cat err)"

@@ -45,4 +45,16 @@ PY
 [ "$(dcar-index info many.dci | grep -c .)" -gt 0 ] || fail "info"
 (ulimit -n 64; dcar-query -i many.dci -k 1 --quiet parts/*.npy) > hits.tsv || fail "dcar-query over 300 inputs under ulimit -n 64"
 [ "$(wc -l < hits.tsv)" = 600 ] || fail "one hit per query expected: $(wc -l < hits.tsv)"
+# Ids that are not UTF-8 (any file system allows such names): JSON output replaces the bad bytes with U+FFFD
+# instead of failing; the stream keeps the bytes.
+/usr/bin/python3 - <<'PY'
+import numpy as np
+np.save("u.npy", np.ones((2, 4), np.float32))
+open("u.ids", "wb").write(b"ok\nbad\xffid\n")
+PY
+expect_status 0 dcar-cat -F jsonl u.npy
+grep -qF "\"id\":\"bad$(printf '\357\277\275')id\"" out || fail "non-UTF-8 id in JSON lines: $(cat out)"
+dcar-cat --format dcs -o u.dcs u.npy
+[ "$(dcar-cat --ids-only u.dcs | sed -n 2p | cut -f1 | od -An -tx1 | tr -d ' \n')" = "626164ff69640a" ] || fail "the stream changed the id's bytes"
+dcar-index build -f Flat --quiet -o "u$(printf '\xff').dci" u.dcs || fail "an index named with a non-UTF-8 byte"
 echo "hostile_rows: ok"
