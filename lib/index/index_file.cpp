@@ -2,7 +2,9 @@
 // gives atomic writes, "-" handling and file names in error messages for free.
 #include "index/index_file.hpp"
 
+#include <cstdio>
 #include <cstring>
+#include <vector>
 #include <faiss/Index.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/io.h>
@@ -24,7 +26,9 @@ IndexFile& IndexFile::operator=(IndexFile&&) noexcept = default;
 namespace {
 
 constexpr char index_magic[8] = {'D', 'C', 'A', 'R', 'I', 'N', 'D', 'X'};
-constexpr uint32_t index_version = 1;
+// 1: metadata, ids, FAISS payload. 2: the metadata also carries the payload's size and FNV-1a hash, checked
+// before FAISS parses a byte of it (FAISS trusts its input: a flipped byte could crash it).
+constexpr uint32_t index_version = 2;
 
 struct SinkWriter : faiss::IOWriter {
     explicit SinkWriter(io::Sink& sink) : sink(sink) { name = sink.name(); }
@@ -52,14 +56,26 @@ struct SourceReader : faiss::IOReader {
     io::Source& source;
 };
 
+// FNV-1a 64 over everything written through it, and the byte count.
 struct HashWriter : faiss::IOWriter {
     uint64_t hash = 1469598103934665603ull;
-    size_t operator()(const void* ptr, size_t size, size_t nitems) override {
+    uint64_t bytes = 0;
+    void add(const void* ptr, size_t n) {
         const auto* p = static_cast<const unsigned char*>(ptr);
-        for (size_t i = 0; i < size * nitems; ++i) hash = (hash ^ p[i]) * 1099511628211ull;
+        for (size_t i = 0; i < n; ++i) hash = (hash ^ p[i]) * 1099511628211ull;
+        bytes += n;
+    }
+    size_t operator()(const void* ptr, size_t size, size_t nitems) override {
+        add(ptr, size * nitems);
         return nitems;
     }
 };
+
+std::string hex64(uint64_t v) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(v));
+    return hex;
+}
 
 void put_u32(io::Sink& sink, uint32_t v) {
     const char b[4] = {char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
@@ -72,12 +88,17 @@ uint32_t get_u32(io::Source& source, const char* what) {
     return uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24;
 }
 
-IndexFile read_metadata(io::Source& source) {
+struct Payload {
+    uint64_t bytes = 0;
+    std::string fnv1a64;  // "" = not recorded (version 1)
+};
+
+IndexFile read_metadata(io::Source& source, Payload& payload) {
     char magic[8];
     if (!source.read_exact(magic, 8, "the index magic") || std::memcmp(magic, index_magic, 8) != 0)
         throw_error(ErrorCode::format, source.name(), "not a dcar index (bad magic)");
     const uint32_t version = get_u32(source, "index version");
-    if (version != index_version)
+    if (version != 1 && version != index_version)
         throw_error(ErrorCode::format, source.name(), "index format version " + std::to_string(version) + " is not supported");
     const uint32_t length = get_u32(source, "metadata length");
     if (length > (64u << 20)) throw_error(ErrorCode::format, source.name(), "index metadata too large");
@@ -89,6 +110,10 @@ IndexFile read_metadata(io::Source& source) {
         file.header = stream::Header::from_json(dump_json(j.at("embeddings")), source.name());
         file.factory = j.at("factory").get<std::string>();
         file.trained_id = j.at("trained_id").get<std::string>();
+        if (version >= 2) {
+            payload.bytes = j.at("payload").at("bytes").get<uint64_t>();
+            payload.fnv1a64 = j.at("payload").at("fnv1a64").get<std::string>();
+        }
     } catch (const nlohmann::json::exception& e) {
         throw_error(ErrorCode::format, source.name(), std::string("index metadata: ") + e.what());
     }
@@ -109,15 +134,36 @@ IndexFile read_metadata(io::Source& source) {
 
 IndexFile load_index_metadata(const std::string& path) {
     auto source = io::open_source(path);
-    return read_metadata(*source);
+    Payload payload;
+    return read_metadata(*source, payload);
 }
 
-IndexFile load_index(const std::string& path) {
-    auto source = io::open_source(path);
-    IndexFile file = read_metadata(*source);
+IndexFile load_index(io::Source& source) {
+    const std::string path = source.name();
+    Payload payload;
+    IndexFile file = read_metadata(source, payload);
+    // The payload is read whole and checked before FAISS sees it; FAISS then reads it from memory.
+    std::vector<uint8_t> bytes;
+    if (!payload.fnv1a64.empty()) {
+        if (payload.bytes > (uint64_t(1) << 40)) throw_error(ErrorCode::format, path, "implausible FAISS payload size");
+        bytes.resize(size_t(payload.bytes));
+        if (!source.read_exact(bytes.data(), bytes.size(), "the FAISS payload"))
+            throw_error(ErrorCode::format, path, "truncated index: the FAISS payload ends early");
+        HashWriter hash;
+        hash.add(bytes.data(), bytes.size());
+        if (hex64(hash.hash) != payload.fnv1a64)
+            throw_error(ErrorCode::format, path, "FAISS payload checksum mismatch: the index is corrupt");
+    }
     try {
-        SourceReader reader(*source);
-        file.index.reset(faiss::read_index(&reader));
+        if (payload.fnv1a64.empty()) {
+            SourceReader reader(source);
+            file.index.reset(faiss::read_index(&reader));
+        } else {
+            faiss::VectorIOReader reader;
+            reader.data.swap(bytes);
+            file.index.reset(faiss::read_index(&reader));
+            if (reader.rp != reader.data.size()) throw_error(ErrorCode::format, path, "trailing bytes after the FAISS index");
+        }
     } catch (const faiss::FaissException& e) {
         throw_error(ErrorCode::format, path, std::string("FAISS index unreadable: ") + e.what());
     }
@@ -126,8 +172,13 @@ IndexFile load_index(const std::string& path) {
     if (uint32_t(file.index->d) != file.header.dim)
         throw_error(ErrorCode::format, path, "FAISS index dimension differs from the metadata");
     char extra;
-    if (source->read(&extra, 1) != 0) throw_error(ErrorCode::format, path, "trailing bytes after the FAISS index");
+    if (source.read(&extra, 1) != 0) throw_error(ErrorCode::format, path, "trailing bytes after the FAISS index");
     return file;
+}
+
+IndexFile load_index(const std::string& path) {
+    auto source = io::open_source(path);
+    return load_index(*source);
 }
 
 void save_index(const IndexFile& file, const std::string& path) {
@@ -140,6 +191,13 @@ void save_index(const IndexFile& file, const std::string& path) {
     j["factory"] = file.factory;
     j["trained_id"] = file.trained_id;
     j["count"] = file.ids.size();
+    HashWriter payload;
+    try {
+        faiss::write_index(file.index.get(), &payload);  // a first pass for the size and checksum
+    } catch (const faiss::FaissException& e) {
+        throw_error(ErrorCode::io, path, std::string("FAISS cannot write the index: ") + e.what());
+    }
+    j["payload"] = {{"bytes", payload.bytes}, {"fnv1a64", hex64(payload.hash)}};
     const std::string json = dump_json(j);
     put_u32(*sink, uint32_t(json.size()));
     sink->write(json);
@@ -162,9 +220,7 @@ void save_index(const IndexFile& file, const std::string& path) {
 std::string fingerprint_index(const faiss::Index& index) {
     HashWriter writer;
     faiss::write_index(&index, &writer);
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)writer.hash);
-    return hex;
+    return hex64(writer.hash);
 }
 
 }  // namespace dcar::index

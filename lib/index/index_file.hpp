@@ -14,6 +14,10 @@ namespace faiss {
 struct Index;
 }
 
+namespace dcar::io {
+class Source;
+}
+
 namespace dcar::index {
 
 struct IndexFile {
@@ -29,8 +33,10 @@ struct IndexFile {
     IndexFile& operator=(IndexFile&&) noexcept;
 };
 
-// Throws dcar::Error(io|format) naming the file.
+// Throws dcar::Error(io|format) naming the file. A version-2 file's FAISS payload is checked against the
+// checksum in its metadata before FAISS parses it (and so held in memory once more while loading).
 IndexFile load_index(const std::string& path);
+IndexFile load_index(io::Source& source);
 // Reads only the metadata and ids (no FAISS payload): for `info` and checks. Throws like load_index.
 IndexFile load_index_metadata(const std::string& path);
 // Writes atomically (temporary + rename). Throws dcar::Error(io).
