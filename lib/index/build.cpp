@@ -195,11 +195,12 @@ IngestSummary merge(const MergeConfig& config, const Log& log) {
     for (size_t s = 1; s < config.shards.size(); ++s) {
         const std::string& path = config.shards[s];
         IndexFile shard = load_index(path);
+        // The header first: another dimension, modality or model is the clearer reason.
+        const std::string why = stream::incompatibility(merged.header, shard.header);
+        if (!why.empty()) throw_error(ErrorCode::mismatch, path, "does not match " + config.shards[0] + ": " + why);
         if (shard.trained_id != merged.trained_id || shard.factory != merged.factory)
             throw_error(ErrorCode::mismatch, path, "was not built from the same trained index as " + config.shards[0] +
                                                         " (build shards with 'dcar-index add' on one 'build --train-only' template)");
-        const std::string why = stream::incompatibility(merged.header, shard.header);
-        if (!why.empty()) throw_error(ErrorCode::mismatch, path, "does not match " + config.shards[0] + ": " + why);
         for (const auto& id : shard.ids)
             if (present.count(id)) throw_error(ErrorCode::mismatch, path, "id '" + id + "' is also in an earlier shard; shards must be disjoint");
         present.insert(shard.ids.begin(), shard.ids.end());

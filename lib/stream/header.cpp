@@ -50,6 +50,8 @@ Header Header::from_json(const std::string& text, const std::string& place) {
     Header h;
     try {
         const auto j = nlohmann::json::parse(text);
+        if (!j.at("dim").is_number_integer())
+            throw_error(ErrorCode::format, place, "header: dimension " + dump_json(j.at("dim")) + " is not a whole number");
         const auto dim = j.at("dim").get<int64_t>();
         if (dim <= 0 || dim > (1 << 20)) throw_error(ErrorCode::format, place, "header: dimension " + std::to_string(dim) + " out of range");
         h.dim = uint32_t(dim);

@@ -57,4 +57,10 @@ grep -qF "\"id\":\"bad$(printf '\357\277\275')id\"" out || fail "non-UTF-8 id in
 dcar-cat --format dcs -o u.dcs u.npy
 [ "$(dcar-cat --ids-only u.dcs | sed -n 2p | cut -f1 | od -An -tx1 | tr -d ' \n')" = "626164ff69640a" ] || fail "the stream changed the id's bytes"
 dcar-index build -f Flat --quiet -o "u$(printf '\xff').dci" u.dcs || fail "an index named with a non-UTF-8 byte"
+# Merging Flat indexes of other dimensions names the dimension, not the training.
+make_npy d12 5 12 3
+dcar-index build -f Flat --quiet -o d8.dci good.npy
+dcar-index build -f Flat --quiet -o d12.dci d12.npy
+expect_status 1 dcar-index merge -o m.dci d8.dci d12.dci
+grep -q "d12.dci: does not match d8.dci: dimension 12 where 8 was expected" err || fail "merge of other dims: $(cat err)"
 echo "hostile_rows: ok"

@@ -182,3 +182,19 @@ TEST(Stream, LaterPartsMustMatchWhatEarlierPartsTaughtTheReader) {
     auto combined = stream::open_embeddings(std::vector<std::string>{dir.file("0.dcs"), dir.file("1.dcs")});
     EXPECT_EQ(combined->header().model, "x");
 }
+
+TEST(StreamHeader, DimensionMustBeAWholeNumber) {
+    const std::string good = R"({"dim": 16, "dtype": "f32", "modality": "image", "normalized": true, "model": "", "provenance": []})";
+    EXPECT_EQ(stream::Header::from_json(good, "h").dim, 16u);
+    for (const char* dim : {"16.5", "\"16\"", "-3", "0"}) {
+        std::string text = good;
+        text.replace(text.find("16"), 2, dim);
+        try {
+            stream::Header::from_json(text, "h");
+            ADD_FAILURE() << "dim " << dim << " was accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::format) << dim;
+            EXPECT_THAT(e.what(), HasSubstr("h: header")) << dim;
+        }
+    }
+}
