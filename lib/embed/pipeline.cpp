@@ -66,7 +66,9 @@ std::string visible(const std::string& name) {
     return out;
 }
 
-std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uint64_t& skipped_records) {
+// Input lines that name no usable item go to `line_rejects` as well (id as given, source "INPUT:line N").
+std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uint64_t& skipped_records,
+                                  std::vector<Reject>& line_rejects) {
     std::vector<Item> items;
     switch (config.kind) {
         case InputKind::image_list: {
@@ -140,7 +142,10 @@ std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uin
                                                      : Item{line.substr(0, tab), line.substr(tab + 1), ""};
                 const std::string bad = item.id.empty() ? "empty id" : text::check_id(item.id);
                 if (!bad.empty() || text::trim(item.source).empty()) {
-                    log.warn(config.input + ": line " + std::to_string(row + 1) + ": " + (bad.empty() ? "empty caption" : bad) + "; skipped");
+                    const std::string place = config.input + ":" + std::to_string(row + 1);
+                    const std::string reason = bad.empty() ? "empty caption" : bad;
+                    log.warn(config.input + ": line " + std::to_string(row + 1) + ": " + reason + "; skipped");
+                    line_rejects.push_back({item.id, place, reason});
                     ++skipped_records;
                     continue;
                 }
@@ -496,7 +501,8 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
     // Fail fast: the output's place and the model are checked before a long walk over the inputs.
     check_output_place(config);
     Embedder embedder(config, log);
-    const std::vector<Item> all = enumerate_items(config, log, skipped_records);
+    std::vector<Reject> line_rejects;
+    const std::vector<Item> all = enumerate_items(config, log, skipped_records, line_rejects);
     std::vector<const Item*> mine;
     for (size_t i = 0; i < all.size(); ++i)
         if (i % config.shard_count == config.shard_index) mine.push_back(&all[i]);
@@ -546,7 +552,11 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
         log.info(std::to_string(embedder.truncated()) + " caption(s) were cut to the model's context (OpenAI's truncate=True)");
     summary.rejected = rejects.size();
     summary.skipped_records = skipped_records;
-    if (!config.rejects.empty()) write_rejects(config.rejects, rejects);
+    if (!config.rejects.empty()) {
+        std::vector<Reject> all_rejects = line_rejects;
+        all_rejects.insert(all_rejects.end(), rejects.begin(), rejects.end());
+        write_rejects(config.rejects, all_rejects);
+    }
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
 }

@@ -101,6 +101,11 @@ dcar-cat -H caps.dcs | grep -q '"modality": "text"' || fail "caption modality"
 [ "$(dcar-cat --ids-only caps.dcs | cut -f1 | tr '\n' ' ')" = "0 c1 3 " ] || fail "caption ids: $(dcar-cat --ids-only caps.dcs)"
 [ "$(dcar-cat caps.dcs | sed -n 1p | cut -f3)" = "$(dcar-cat caps.dcs | sed -n 3p | cut -f3)" ] || fail "same caption, different vectors"
 [ "$(dcar-cat caps.dcs | sed -n 1p | cut -f3)" != "$(dcar-cat caps.dcs | sed -n 2p | cut -f3)" ] || fail "different captions, same vector"
+# Lines without an id or a caption are reported and listed in --rejects, with their line.
+printf 'c1\ta cat\n\tno id here\nc3\t  \n' > badcaps.txt
+expect_status 3 dcar-embed -m tiny.safetensors --text --rejects capsrej.tsv -o badcaps.dcs badcaps.txt
+[ "$(dcar-cat -c badcaps.dcs)" = 1 ] || fail "one good caption"
+[ "$(cat capsrej.tsv)" = "$(printf '\tbadcaps.txt:2\tempty id\nc3\tbadcaps.txt:3\tempty caption')" ] || fail "caption rejects: $(cat capsrej.tsv)"
 # --vocab names the vocabulary; a missing one is an error naming it.
 printf 'a photo of a cat\n' | dcar-embed -q -m tiny.safetensors --text --vocab "$DCAR_TEST_VOCAB" > v.dcs
 # (a caption's bytes do not depend on the batch it came in: tests/cli/determinism.sh)
