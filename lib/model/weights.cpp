@@ -916,6 +916,11 @@ LoadedWeights load_weights(const std::string& path, const LoadOptions& options) 
     WeightFormat format;
     const TensorMap raw = read_tensor_file(path, &format);
     LoadedWeights w = weights_from_tensors(raw, path, options);
+    // A NaN or infinity in a weight would surface only later, as a loss of NaN or embeddings that match
+    // nothing: refused here, naming the tensor.
+    for (const auto& [name, t] : w.tensors)
+        if (t.is_floating_point() && !t.isfinite().all().item<bool>())
+            throw_error(ErrorCode::model, path, "tensor '" + name + "' holds a NaN or an infinity");
     w.format = format;
     return w;
 }

@@ -221,6 +221,17 @@ TEST(WeightsErrors, WrongShape) {
                  path + ": tensor transformer.resblocks.1.mlp.c_fc.weight has shape [512, 127], expected [512, 128]");
 }
 
+TEST(WeightsErrors, NonFiniteWeightsAreRefusedByName) {
+    for (const double bad : {std::nan(""), HUGE_VAL}) {
+        const std::string path = write_tiny("nan.safetensors", [&](TensorMap& t) {
+            t["visual.proj"] = t["visual.proj"].clone();
+            t["visual.proj"][1][2] = bad;
+        });
+        expect_error([&] { load_weights(path); }, ErrorCode::model,
+                     path + ": tensor 'visual.proj' holds a NaN or an infinity");
+    }
+}
+
 TEST(WeightsErrors, UnexpectedTensorAndProblemCount) {
     const std::string path = write_tiny("extra.safetensors", [](TensorMap& t) {
         t["visual.extra"] = at::zeros({3});
