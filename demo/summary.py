@@ -3,6 +3,7 @@
 Recall@K (docs/RESULTS.md lists the keys).
   summary.py [--oracle ORACLE.tsv] [--probe PROBE.tsv] [--class-attributes A,B,...]
              [--cut SCORE.json] [LABEL=SCORE.json ...]
+  summary.py --verdicts SUMMARY.json       (one line: each gate's pass, true / false / null)
 ORACLE.tsv is demo/oracle.py's output; PROBE.tsv demo/probe.py's with the columns "images" and "captions"
 (the zero-shot embeddings of the test split); --cut dcar-score's JSON for zero-shot with the captions cut by
 demo/cut_captions.py; each LABEL=SCORE.json a method's dcar-score JSON (a label may repeat, one file per seed:
@@ -101,8 +102,14 @@ def main():
     parser.add_argument("--probe")
     parser.add_argument("--class-attributes", default="")
     parser.add_argument("--cut")
+    parser.add_argument("--verdicts", metavar="SUMMARY")
     parser.add_argument("methods", nargs="*")
     args = parser.parse_args()
+    if args.verdicts:
+        with open(args.verdicts) as f:
+            gates = json.load(f)["gates"]
+        print("  " + "  ".join(f"{name}: {json.dumps(gate['pass'])}" for name, gate in gates.items()))
+        return
     methods = method_table(args.methods)
     zeroshot = methods["zeroshot"]["mean"] if "zeroshot" in methods else None
     cut = recalls(args.cut) if args.cut else None

@@ -30,7 +30,7 @@ all: $(RUN)/results.tsv $(RUN)/dcar/recall.svg $(RUN)/summary.json
 	@printf '\nRecall@K (%%) on the novel-class test split of the world, seed %s:\n' $(SEED)
 	@expand -t 10 $(RUN)/results.tsv
 	@printf '\nGates (docs/RESULTS.md; null: not measured in this run) in %s:\n' $(RUN)/summary.json
-	@/usr/bin/python3 -c 'import json, sys; g = json.load(open(sys.argv[1]))["gates"]; print("  " + "  ".join(f"{k}: {v[\"pass\"]}" for k, v in g.items()))' $(RUN)/summary.json
+	@/usr/bin/python3 $(DCAR_SOURCE)/demo/summary.py --verdicts $(RUN)/summary.json
 
 $(W)/world.json:
 	@echo "== the world (docs/WORLD.md)"

@@ -129,6 +129,8 @@ gain = g["G4"]["coop_minus_zeroshot_r1"]
 assert g["G4"]["pass"] is True and abs(gain["i2t"] - 15) < 1e-9 and abs(gain["t2i"] - 10) < 1e-9 and g["G4"]["seeds"] == 2, g["G4"]
 assert abs(s["methods"]["coop"]["mean"]["i2t"]["R@1"] - 35) < 1e-9 and len(s["methods"]["coop"]["seeds"]) == 2
 PY
+[ "$(/usr/bin/python3 "$SRC/demo/summary.py" --verdicts summary.json)" = "  G1: false  G2: true  G3: false  G4: true" ] \
+  || fail "verdicts: $(/usr/bin/python3 "$SRC/demo/summary.py" --verdicts summary.json)"
 
 # Paired differences: A − B = 1, 2, 3 points image→text (mean 2, std 1, t(0.975, 2) = 4.303: 2 ± 2.484) and
 # 0 every time text→image.
