@@ -18,6 +18,7 @@
 
 #include "core/json.hpp"
 #include "core/error.hpp"
+#include "core/fnv.hpp"
 #include "core/text.hpp"
 #include "io/sink.hpp"
 #include "io/source.hpp"
@@ -427,14 +428,11 @@ void check_output_place(const EmbedConfig& config) {
 // format. Kept as run-SSSSS.json beside the parts; a resume that differs in any of these is refused, naming
 // the first difference, since its parts would not line up with the ones already done.
 nlohmann::ordered_json run_record(const EmbedConfig& config, const std::vector<Item>& all, const stream::Header& header) {
-    uint64_t hash = 1469598103934665603ull;  // FNV-1a over the ids, each followed by a newline
-    for (const Item& item : all)
-        for (const char c : item.id + "\n") hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    Fnv1a64 ids;  // over the ids, each followed by a newline
+    for (const Item& item : all) ids.add(item.id + "\n");
     nlohmann::ordered_json j;
     j["items"] = all.size();
-    j["ids"] = hex;
+    j["ids"] = ids.hex();
     j["shard"] = std::to_string(config.shard_index) + "/" + std::to_string(config.shard_count);
     j["part_size"] = config.part_size;
     j["model"] = header.model;  // weights and prompts
@@ -516,9 +514,7 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
         summary.embedded = embedder.embed(mine, *writer, rejects, done, total);
         writer->finish();
     } else {
-        std::error_code ec;
-        fs::create_directories(config.output, ec);
-        if (ec) throw_error(ErrorCode::io, config.output, "cannot create the output directory: " + ec.message());
+        std::error_code ec;  // the directory exists: check_output_place made it
         const std::string ext = config.write.format == stream::Format::npy ? ".npy" : ".dcs";
         const uint64_t part_size = std::max<uint64_t>(1, config.part_size);
         const std::string shard = text::zero_padded(config.shard_index, 5);

@@ -13,6 +13,7 @@
 
 #include "core/json.hpp"
 #include "core/error.hpp"
+#include "core/fnv.hpp"
 #include "io/sink.hpp"
 #include "io/source.hpp"
 
@@ -56,26 +57,14 @@ struct SourceReader : faiss::IOReader {
     io::Source& source;
 };
 
-// FNV-1a 64 over everything written through it, and the byte count.
+// Checksums everything FAISS writes through it (Fnv1a64).
 struct HashWriter : faiss::IOWriter {
-    uint64_t hash = 1469598103934665603ull;
-    uint64_t bytes = 0;
-    void add(const void* ptr, size_t n) {
-        const auto* p = static_cast<const unsigned char*>(ptr);
-        for (size_t i = 0; i < n; ++i) hash = (hash ^ p[i]) * 1099511628211ull;
-        bytes += n;
-    }
+    Fnv1a64 hash;
     size_t operator()(const void* ptr, size_t size, size_t nitems) override {
-        add(ptr, size * nitems);
+        hash.add(ptr, size * nitems);
         return nitems;
     }
 };
-
-std::string hex64(uint64_t v) {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(v));
-    return hex;
-}
 
 void put_u32(io::Sink& sink, uint32_t v) {
     const char b[4] = {char(v), char(v >> 8), char(v >> 16), char(v >> 24)};
@@ -149,9 +138,9 @@ IndexFile load_index(io::Source& source) {
         bytes.resize(size_t(payload.bytes));
         if (!source.read_exact(bytes.data(), bytes.size(), "the FAISS payload"))
             throw_error(ErrorCode::format, path, "truncated index: the FAISS payload ends early");
-        HashWriter hash;
+        Fnv1a64 hash;
         hash.add(bytes.data(), bytes.size());
-        if (hex64(hash.hash) != payload.fnv1a64)
+        if (hash.hex() != payload.fnv1a64)
             throw_error(ErrorCode::format, path, "FAISS payload checksum mismatch: the index is corrupt");
     }
     try {
@@ -197,7 +186,7 @@ void save_index(const IndexFile& file, const std::string& path) {
     } catch (const faiss::FaissException& e) {
         throw_error(ErrorCode::io, path, std::string("FAISS cannot write the index: ") + e.what());
     }
-    j["payload"] = {{"bytes", payload.bytes}, {"fnv1a64", hex64(payload.hash)}};
+    j["payload"] = {{"bytes", payload.hash.bytes()}, {"fnv1a64", payload.hash.hex()}};
     const std::string json = dump_json(j);
     put_u32(*sink, uint32_t(json.size()));
     sink->write(json);
@@ -220,7 +209,7 @@ void save_index(const IndexFile& file, const std::string& path) {
 std::string fingerprint_index(const faiss::Index& index) {
     HashWriter writer;
     faiss::write_index(&index, &writer);
-    return hex64(writer.hash);
+    return writer.hash.hex();
 }
 
 }  // namespace dcar::index

@@ -163,7 +163,8 @@ bool read_fdrd(const std::string& text, const std::string& layout, Collector& ou
     // reported once, as one bad record, instead of turning the whole file into bogus JSON lines. Repeated ids
     // keep their first record, as the other formats do.
     const size_t end = first_value_end(text);
-    const bool trailing = end != std::string::npos && text.find_first_not_of(" \t\r\n", end) != std::string::npos;
+    const size_t junk = end == std::string::npos ? end : text.find_first_not_of(" \t\r\n", end);
+    const bool trailing = junk != std::string::npos;
     const std::string_view document_text(text.data(), trailing ? end : text.size());
 
     nlohmann::json document;
@@ -192,9 +193,7 @@ bool read_fdrd(const std::string& text, const std::string& layout, Collector& ou
     }
     for (const std::string& key : reader.repeated) out.reject("key '" + printable(key) + "'", "duplicate id");
     if (trailing) {
-        const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(end), '\n')) +
-                            static_cast<size_t>(std::count(text.begin() + static_cast<long>(end),
-                                                           text.begin() + static_cast<long>(text.find_first_not_of(" \t\r\n", end)), '\n'));
+        const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(junk), '\n'));
         out.reject("line " + std::to_string(line), "unexpected data after the FDRD object");
     }
     return true;
