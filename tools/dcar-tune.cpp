@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
         ("epochs", value<int>()->value_name("N"), "epochs [20/20/20/20/10]")
         ("batch,b", value<int>()->value_name("N")->default_value(32), "images per step")
         ("shots", value<int64_t>()->value_name("N"), "images per class, 0 = all [16/16/16/16/0]")
+        ("hard-batches", "every batch from one meta_category of the manifest (hard negatives within a batch)")
         ("no-augment", "no random resized crops (the test transform only)")
         ("augment", "random resized crops (the default except for full)")
         ("crop-min", value<double>()->value_name("S")->default_value(0.5, "0.5"), "smallest crop, as a fraction of the image area")
@@ -153,6 +154,7 @@ int main(int argc, char** argv) {
         if (a.count("augment") && a.count("no-augment")) throw Error(ErrorCode::usage, "--augment and --no-augment exclude each other");
         if (a.count("augment")) config.augment = true;
         if (a.count("no-augment")) config.augment = false;
+        if (a.count("hard-batches")) config.hard_batches = true;
         config.crop_min = a["crop-min"].as<double>();
         if (!(config.crop_min > 0 && config.crop_min <= 1)) throw Error(ErrorCode::usage, "--crop-min must be in (0, 1]");
         config.val_fraction = a["val-fraction"].as<double>();

@@ -10,21 +10,25 @@ int main(int argc, char** argv) {
     const world::WorldConfig defaults;
     cli::ToolSpec spec{"dcar-world", "dcar-world [options] OUT",
                        "Generate the synthetic fine-grained world (docs/WORLD.md) into the directory OUT:\n"
-                       "pretrain.json (base classes, generic captions), train.json and test.json (novel classes,\n"
+                       "pretrain.json (alt-text-like captions), train.json and test.json (novel classes,\n"
                        "\"This is a {class}. ...\"), world.json, and the JPEG images under OUT/images/."};
     spec.options.add_options()
+        ("world-version", cli::po::value<int>()->value_name("V")->default_value(defaults.version), "which world: 2 (docs/WORLD.md) or 1 (the first world; its own defaults)")
         ("seed", cli::po::value<uint64_t>()->value_name("N")->default_value(defaults.seed), "random seed: the whole world follows from it")
-        ("size", cli::po::value<int>()->value_name("PX")->default_value(defaults.size), "image side in pixels (16..1024)")
+        ("size", cli::po::value<int>()->value_name("PX")->default_value(defaults.size), "image side in pixels (16..1024; v1: 64)")
         ("families", cli::po::value<int>()->value_name("N")->default_value(defaults.families), "shape families (meta-categories), 1..6")
         ("base-per-family", cli::po::value<int>()->value_name("N")->default_value(defaults.base_per_family), "base classes per family (pretraining split)")
         ("novel-per-family", cli::po::value<int>()->value_name("N")->default_value(defaults.novel_per_family), "novel classes per family (train and test splits)")
-        ("pretrain-per-class", cli::po::value<int>()->value_name("N")->default_value(defaults.pretrain_per_class), "pretraining images per base class")
+        ("pretrain-per-class", cli::po::value<int>()->value_name("N")->default_value(defaults.pretrain_per_class), "pretraining images per base class (v1: 100)")
+        ("pretrain-per-novel", cli::po::value<int>()->value_name("N")->default_value(defaults.pretrain_per_novel), "pretraining images per novel class (v2; v1: 0)")
         ("train-per-class", cli::po::value<int>()->value_name("N")->default_value(defaults.train_per_class), "training images per novel class (shots are drawn from these)")
         ("test-per-class", cli::po::value<int>()->value_name("N")->default_value(defaults.test_per_class), "test images per novel class")
         ("mention-class", cli::po::value<double>()->value_name("P")->default_value(defaults.mention_class, "0.5"), "train/test captions: probability of naming each class attribute")
         ("mention-nuisance", cli::po::value<double>()->value_name("P")->default_value(defaults.mention_nuisance, "0.5"), "train/test captions: probability of naming each nuisance attribute")
-        ("pretrain-mention-class", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_class, "0.75"), "pretraining captions: the same for class attributes")
+        ("filler", cli::po::value<int>()->value_name("N")->default_value(defaults.filler), "train/test captions: filler sentences each (v2, 0..16; v1: 0)")
+        ("pretrain-mention-class", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_class, "1"), "pretraining captions: the same for class attributes (v1: 0.75)")
         ("pretrain-mention-nuisance", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_nuisance, "0.5"), "pretraining captions: the same for nuisance attributes")
+        ("pretrain-mention-name", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_name, "0.5"), "pretraining captions of novel classes: probability of naming the class (v2; v1: 0)")
         ("quality", cli::po::value<int>()->value_name("Q")->default_value(defaults.quality), "JPEG quality (1..100)")
         ("force", "replace a world made with other options in OUT, or write into a non-empty OUT");
     spec.positional.add("input", 1);
@@ -37,20 +41,28 @@ int main(int argc, char** argv) {
         world::GenerateJob job;
         job.out_dir = outs[0];
         job.force = a.count("force") > 0;
+        // The chosen version's defaults, then every option given on the command line.
         world::WorldConfig& c = job.config;
-        c.seed = a["seed"].as<uint64_t>();
-        c.size = a["size"].as<int>();
-        c.families = a["families"].as<int>();
-        c.base_per_family = a["base-per-family"].as<int>();
-        c.novel_per_family = a["novel-per-family"].as<int>();
-        c.pretrain_per_class = a["pretrain-per-class"].as<int>();
-        c.train_per_class = a["train-per-class"].as<int>();
-        c.test_per_class = a["test-per-class"].as<int>();
-        c.mention_class = a["mention-class"].as<double>();
-        c.mention_nuisance = a["mention-nuisance"].as<double>();
-        c.pretrain_mention_class = a["pretrain-mention-class"].as<double>();
-        c.pretrain_mention_nuisance = a["pretrain-mention-nuisance"].as<double>();
-        c.quality = a["quality"].as<int>();
+        c = world::defaults_of_version(a["world-version"].as<int>());
+        auto given = [&a](const char* name) { return a.count(name) && !a[name].defaulted(); };
+        auto set_int = [&](const char* name, int& field) { if (given(name)) field = a[name].as<int>(); };
+        auto set_probability = [&](const char* name, double& field) { if (given(name)) field = a[name].as<double>(); };
+        if (given("seed")) c.seed = a["seed"].as<uint64_t>();
+        set_int("size", c.size);
+        set_int("families", c.families);
+        set_int("base-per-family", c.base_per_family);
+        set_int("novel-per-family", c.novel_per_family);
+        set_int("pretrain-per-class", c.pretrain_per_class);
+        set_int("pretrain-per-novel", c.pretrain_per_novel);
+        set_int("train-per-class", c.train_per_class);
+        set_int("test-per-class", c.test_per_class);
+        set_probability("mention-class", c.mention_class);
+        set_probability("mention-nuisance", c.mention_nuisance);
+        set_int("filler", c.filler);
+        set_probability("pretrain-mention-class", c.pretrain_mention_class);
+        set_probability("pretrain-mention-nuisance", c.pretrain_mention_nuisance);
+        set_probability("pretrain-mention-name", c.pretrain_mention_name);
+        set_int("quality", c.quality);
 
         world::generate_world(job, ctx.log);
         return cli::exit_ok;

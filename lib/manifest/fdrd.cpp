@@ -36,6 +36,9 @@ std::string make_item(const std::string& key, const Json& record, const std::str
     if (!get_string_list(record, "negative", negatives)) return "\"negative\" is not a list of strings";
 
     item.id = key;
+    // The coarse category only groups batches (dcar-tune --hard-batches); a record is not refused over it.
+    const auto meta = record.find("meta_category");
+    if (meta != record.end() && meta->is_string()) item.meta_category = meta->get<std::string>();
     item.captions.push_back(positive->get<std::string>());
     item.negatives = filter_negatives(negatives, item.captions);
     const auto class_name = record.find("class_name");

@@ -16,6 +16,7 @@ struct Item {
     std::string image;                   // image path, resolved against ReadOptions::image_root ("" = none)
     std::vector<std::string> captions;   // positive captions; caption j is named caption_id(id, j)
     std::string class_name;              // "" = unknown
+    std::string meta_category;           // FDRD's coarse category ("" = none)
     std::vector<std::string> negatives;  // negative captions (may be empty)
 };
 

@@ -23,12 +23,12 @@ std::vector<Example> read_examples(const std::string& path, const manifest::Read
     if (!first.empty() && is_record_line(first)) {
         for (auto& r : read_records(*memory))
             examples.push_back({r.id, r.caption_id, manifest::resolve_image(read.image_root, r.image), r.caption, r.class_name,
-                                std::move(r.negatives)});
+                                std::move(r.negatives), ""});
     } else {
         const auto m = manifest::read_manifest(*memory, read, log);
         for (const auto& item : m.items)
             for (size_t j = 0; j < item.captions.size(); ++j)
-                examples.push_back({item.id, manifest::caption_id(item.id, j), item.image, item.captions[j], item.class_name, {}});
+                examples.push_back({item.id, manifest::caption_id(item.id, j), item.image, item.captions[j], item.class_name, {}, item.meta_category});
     }
     if (examples.empty()) throw_error(ErrorCode::format, path, "no captions");
     return examples;

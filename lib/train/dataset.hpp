@@ -17,6 +17,7 @@ namespace dcar::train {
 struct Example {
     std::string item, caption_id, image, caption, class_name;
     std::vector<Candidate> candidates;
+    std::string meta_category;  // FDRD's coarse category, from a manifest ("" = none; mined records carry none)
 };
 
 // One example per caption. Relative image paths of records are joined to read.image_root (manifests resolve

@@ -209,6 +209,7 @@ Json options_json(const TuneConfig& c, const std::string& backbone) {
     j["warmup"] = warmup_name(c.warmup);
     j["epochs"] = c.epochs;
     j["batch"] = c.batch;
+    j["hard_batches"] = c.hard_batches;
     j["shots"] = c.shots;
     j["augment"] = c.augment;
     j["crop_min"] = c.crop_min;
@@ -239,6 +240,7 @@ private:
     void load_backbone(const CheckpointInfo* resume_from);
     void prepare_data();
     StepBatch make_batch(const std::vector<size_t>& indices, int epoch) ;
+    std::vector<std::vector<size_t>> epoch_batches(const std::vector<size_t>& examples, int epoch) const;
     std::pair<double, double> validate();
     void save_checkpoint(int epoch, int64_t step);
 
@@ -374,6 +376,35 @@ void Trainer::prepare_data() {
     log_.info("training on " + std::to_string(train_.size()) + " captions of " + std::to_string(images.size()) + " images" + in_classes +
               (val_.empty() ? "" : ", validating on " + std::to_string(val_.size()) + " captions") +
               (truncated ? "; " + std::to_string(truncated) + " texts cut to the context" : ""));
+}
+
+// The epoch's batches of `examples`, in a shuffled order that depends on the seed and the epoch only. A last
+// batch of one is dropped (the contrastive loss needs two). With hard_batches, the shuffled examples are
+// grouped by meta_category first, each group cut into batches, and the batches shuffled again, so that no
+// batch mixes categories; the number of batches is the same in every epoch.
+std::vector<std::vector<size_t>> Trainer::epoch_batches(const std::vector<size_t>& examples, int epoch) const {
+    std::vector<size_t> order(examples);
+    Rng shuffle(stream_seed(config_.seed, 0x65706f6368ull, static_cast<uint64_t>(epoch)));
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+    std::vector<std::vector<size_t>> groups;
+    if (config_.hard_batches) {
+        std::map<std::string, size_t> group_of;
+        for (const size_t i : order) {
+            const auto found = group_of.emplace(examples_[i].meta_category, groups.size());
+            if (found.second) groups.emplace_back();
+            groups[found.first->second].push_back(i);
+        }
+    } else {
+        groups.push_back(std::move(order));
+    }
+    const size_t size = static_cast<size_t>(config_.batch);
+    std::vector<std::vector<size_t>> batches;
+    for (const auto& group : groups)
+        for (size_t start = 0; start + 2 <= group.size(); start += size)
+            batches.emplace_back(group.begin() + static_cast<long>(start), group.begin() + static_cast<long>(std::min(group.size(), start + size)));
+    if (config_.hard_batches)
+        for (size_t i = batches.size(); i > 1; --i) std::swap(batches[i - 1], batches[shuffle.below(i)]);
+    return batches;
 }
 
 StepBatch Trainer::make_batch(const std::vector<size_t>& indices, int epoch) {
@@ -567,7 +598,7 @@ TuneSummary Trainer::run() {
     ObjectiveConfig objective_config = config_.objective;
     objective_config.alpha = config_.alpha;
     const Objective objective(model_, prompts_.get(), caa_.get(), &features_, &table_, objective_config);
-    const int64_t per_epoch = static_cast<int64_t>(train_.size()) / config_.batch + (train_.size() % static_cast<size_t>(config_.batch) >= 2 ? 1 : 0);
+    const int64_t per_epoch = static_cast<int64_t>(epoch_batches(train_, 0).size());
     const int64_t total_steps = per_epoch * config_.epochs, warmup_steps = per_epoch * config_.warmup_epochs;
     // The step log is a log, not a result: written line by line as steps finish, so it can be followed live.
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
@@ -584,12 +615,7 @@ TuneSummary Trainer::run() {
     bool cut = false;
     for (int epoch = first_epoch; epoch < config_.epochs && !cut; ++epoch) {
         const auto epoch_start = std::chrono::steady_clock::now();
-        std::vector<size_t> order(train_);
-        Rng shuffle(stream_seed(config_.seed, 0x65706f6368ull, static_cast<uint64_t>(epoch)));
-        for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
-        std::vector<std::vector<size_t>> batches;
-        for (size_t start = 0; start + 2 <= order.size(); start += static_cast<size_t>(config_.batch))
-            batches.emplace_back(order.begin() + static_cast<long>(start), order.begin() + static_cast<long>(std::min(order.size(), start + static_cast<size_t>(config_.batch))));
+        const std::vector<std::vector<size_t>> batches = epoch_batches(train_, epoch);
         double sum_loss = 0, sum_con = 0, sum_cate = 0;
         int64_t done = 0;
         std::future<StepBatch> next = std::async(std::launch::async, [&, epoch] { return make_batch(batches[0], epoch); });

@@ -44,6 +44,7 @@ struct TuneConfig {
     int epochs = 20;
     int batch = 32;
     int64_t shots = 16;       // images per class (0 = all)
+    bool hard_batches = false;  // every batch from one meta_category (a manifest's coarse category)
     bool augment = true;      // RandomResizedCrop(scale = crop_min..1, ratio 3/4..4/3), no flips
     double crop_min = 0.5;
     double val_fraction = 0;  // images held out for per-epoch validation R@1

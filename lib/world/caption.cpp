@@ -18,6 +18,27 @@ const char* const place_phrases[] = {"in the top left", "at the top",       "in 
 const char* const mark_places[] = {"in the middle", "at its centre"};
 const char* const prepositions[] = {"on", "against"};
 
+// Version 2's filler: sentences about where the picture came from, as web and catalogue text has them. None
+// names a class attribute or a nuisance value, so they dilute a caption without changing what it says.
+const char* const filler_bank[filler_bank_size] = {
+    "The photo was taken last spring.",
+    "It came from an old family collection.",
+    "Someone posted it on a forum for hobbyists.",
+    "The owner says it is quite rare.",
+    "This picture was shared with friends.",
+    "It was bought at a weekend market.",
+    "Many collectors look for pieces like this.",
+    "The image was scanned from a printed catalogue.",
+    "Nobody knows exactly how old it is.",
+    "It had been kept in a box for years.",
+    "The seller described it in some detail.",
+    "A visitor asked about it at the museum.",
+    "It appears in several online galleries.",
+    "The photographer used natural light.",
+    "It was a gift from a neighbour.",
+    "More examples can be found in the archive.",
+};
+
 bool starts_with_vowel(const std::string& s) {
     return !s.empty() && std::string("aeiou").find(char(std::tolower(static_cast<unsigned char>(s[0])))) != std::string::npos;
 }
@@ -121,35 +142,81 @@ std::string downstream_caption(const std::string& class_name, const std::string&
     return "This is a " + class_name + ". " + description;
 }
 
-const std::vector<std::string>& caption_words() {
-    static const std::vector<std::string> words = [] {
-        std::vector<std::string> w = {"a",     "an",    "the", "this", "is",      "there", "it",     "has",
-                                      "with",  "and",   "shown", "rim", "mark",   "in",    "at",     "its",
-                                      "middle", "centre", "on",  "against", "background", "top", "bottom",
-                                      "left",  "right", "medium", "sized"};
-        auto add_words = [&w](const std::string& phrase) {
-            for (const std::string& word : text::split(phrase, ' '))
-                if (!word.empty()) w.push_back(word);
-        };
-        for (int i = 0; i < max_families; ++i) {
-            add_words(family_name(i));
-            add_words(part_noun(i));
+const char* filler_sentence(int i) { return filler_bank[i]; }
+
+std::string downstream_caption(const std::string& class_name, const std::string& description, int filler, uint64_t seed) {
+    detail::Rng rng(seed);
+    // A partial Fisher-Yates shuffle picks `filler` distinct sentences; each goes before or after the description.
+    int order[filler_bank_size];
+    for (int i = 0; i < filler_bank_size; ++i) order[i] = i;
+    std::vector<std::string> before, after;
+    for (int i = 0; i < filler && i < filler_bank_size; ++i) {
+        std::swap(order[i], order[i + int(rng.below(uint64_t(filler_bank_size - i)))]);
+        (rng.chance(0.5) ? before : after).emplace_back(filler_bank[order[i]]);
+    }
+    std::vector<std::string> sentences = {"This is a " + class_name + "."};
+    sentences.insert(sentences.end(), before.begin(), before.end());
+    sentences.push_back(description);
+    sentences.insert(sentences.end(), after.begin(), after.end());
+    return text::join(sentences, " ");
+}
+
+std::string named_pretrain_caption(const std::string& class_name, int family, const std::string& description) {
+    return class_name + " " + family_name(family) + ". " + description;
+}
+
+namespace {
+
+std::vector<std::string> grammar_words() {
+    std::vector<std::string> w = {"a",     "an",    "the", "this", "is",      "there", "it",     "has",
+                                  "with",  "and",   "shown", "rim", "mark",   "in",    "at",     "its",
+                                  "middle", "centre", "on",  "against", "background", "top", "bottom",
+                                  "left",  "right", "medium", "sized"};
+    auto add_words = [&w](const std::string& phrase) {
+        for (const std::string& word : text::split(phrase, ' '))
+            if (!word.empty()) w.push_back(word);
+    };
+    for (int i = 0; i < max_families; ++i) {
+        add_words(family_name(i));
+        add_words(part_noun(i));
+    }
+    for (int p = 3; p <= 6; ++p) add_words(number_word(p));
+    for (int i = 0; i < values_per_attribute; ++i) {
+        add_words(rim_name(i));
+        add_words(mark_colour_name(i));
+        add_words(mark_shape_name(i));
+    }
+    for (const char* s : size_words) add_words(s);
+    for (int i = 0; i < tint_count; ++i) add_words(tint_name(i));
+    for (int i = 0; i < orientation_count; ++i) add_words(orientation_name(i));
+    for (int i = 0; i < position_count; ++i) add_words(position_name(i));
+    for (int i = 0; i < background_count; ++i) add_words(background_name(i));
+    for (int i = 0; i < pattern_count; ++i) add_words(pattern_name(i));
+    return w;
+}
+
+std::vector<std::string> filler_words() {
+    std::vector<std::string> w;
+    for (const char* sentence : filler_bank)
+        for (const std::string& word : text::split(sentence, ' ')) {
+            std::string lower;
+            for (char c : word)
+                if (std::isalpha(static_cast<unsigned char>(c))) lower += char(std::tolower(static_cast<unsigned char>(c)));
+            if (!lower.empty()) w.push_back(lower);
         }
-        for (int p = 3; p <= 6; ++p) add_words(number_word(p));
-        for (int i = 0; i < values_per_attribute; ++i) {
-            add_words(rim_name(i));
-            add_words(mark_colour_name(i));
-            add_words(mark_shape_name(i));
-        }
-        for (const char* s : size_words) add_words(s);
-        for (int i = 0; i < tint_count; ++i) add_words(tint_name(i));
-        for (int i = 0; i < orientation_count; ++i) add_words(orientation_name(i));
-        for (int i = 0; i < position_count; ++i) add_words(position_name(i));
-        for (int i = 0; i < background_count; ++i) add_words(background_name(i));
-        for (int i = 0; i < pattern_count; ++i) add_words(pattern_name(i));
+    return w;
+}
+
+}  // namespace
+
+const std::vector<std::string>& caption_words(int version) {
+    static const std::vector<std::string> v1 = grammar_words();
+    static const std::vector<std::string> v2 = [] {
+        std::vector<std::string> w = grammar_words(), filler = filler_words();
+        w.insert(w.end(), filler.begin(), filler.end());
         return w;
     }();
-    return words;
+    return version == 1 ? v1 : v2;
 }
 
 }  // namespace dcar::world

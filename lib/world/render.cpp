@@ -21,9 +21,16 @@ using detail::pi;
 
 constexpr int supersample = 4;     // samples per pixel side
 constexpr int table_size = 4096;   // radius-by-angle entries over a full turn
-constexpr double radius_of_size[] = {0.24, 0.30, 0.36};  // outer radius / image side
-constexpr double rim_width = 0.11;   // of the outer radius
-constexpr double mark_radius = 0.32;  // of the outer radius
+// The sizes of a world version (docs/WORLD.md §2–§3): version 2 draws larger bodies with a wider rim and a
+// larger mark, so that every class attribute spans several of a small ViT's patches.
+struct Geometry {
+    double radius_of_size[3];  // outer radius / image side, for small, medium, large
+    double rim_width;          // of the outer radius
+    double mark_radius;        // of the outer radius
+};
+constexpr Geometry geometry_v1 = {{0.24, 0.30, 0.36}, 0.11, 0.32};
+constexpr Geometry geometry_v2 = {{0.30, 0.34, 0.38}, 0.15, 0.34};
+const Geometry& geometry_of(int version) { return version == 1 ? geometry_v1 : geometry_v2; }
 constexpr double edge_margin = 0.03;  // of the image side, between the body and the image edge
 
 // r/R of a family's silhouette at position f ∈ [0, 1) within one part's period (docs/WORLD.md §1).
@@ -133,11 +140,12 @@ DistanceField distance_field(const std::vector<uint8_t>& inside, int w, int h) {
 
 Layout layout_of(const Scene& scene, int size) {
     const Nuisance& n = scene.nuisance;
-    const double r = radius_of_size[n.size] * n.size_factor;  // in image sides
+    const Geometry& g = geometry_of(scene.version);
+    const double r = g.radius_of_size[n.size] * n.size_factor;  // in image sides
     const double room = std::max(0.0, 0.5 - r - edge_margin);
     Layout l;
     l.radius = r * size;
-    l.mark_radius = mark_radius * l.radius;
+    l.mark_radius = g.mark_radius * l.radius;
     l.cx = position_coordinate(n.position % 3 - 1, n.position_u[0], room) * size;
     l.cy = position_coordinate(n.position / 3 - 1, n.position_u[1], room) * size;
     l.rotation = n.turn * 2 * pi / scene.attributes.parts;
@@ -276,11 +284,11 @@ std::vector<uint8_t> render(const Scene& scene, int size) {
     };
 
     const DistanceField field = distance_field(inside, w, h);
-    const double rim_w = rim_width * radius;
+    const double rim_w = geometry_of(scene.version).rim_width * radius;
     const int dashes = std::max(3, int(std::floor(perimeter / (4.5 * rim_w) + 0.5)));
     const int dots = std::max(3, int(std::floor(perimeter / (2.4 * rim_w) + 0.5)));
     const double dash_period = perimeter / dashes, dot_period = perimeter / dots;
-    const double m = mark_radius * radius;
+    const double m = layout.mark_radius * scale;
     double mark_s, mark_c;
     detail::sincos(n.mark_angle, mark_s, mark_c);
 

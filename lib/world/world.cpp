@@ -29,7 +29,18 @@ using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
 
 // Purpose tags for derive_seed: each kind of draw has its own generators.
-enum Purpose : uint64_t { purpose_classes = 1, purpose_base = 2, purpose_names = 3, purpose_scene = 4, purpose_caption = 5 };
+enum Purpose : uint64_t {
+    purpose_classes = 1,
+    purpose_base = 2,
+    purpose_names = 3,
+    purpose_scene = 4,
+    purpose_caption = 5,
+    purpose_filler = 6,        // v2: which filler sentences, and where
+    purpose_name_mention = 7,  // v2: whether a novel class's pretraining caption names it
+};
+// Scene and caption seeds take the split's number; a novel class's pretraining images (v2) take this one, so
+// they never share a draw with a base class of the same family and rank.
+constexpr uint64_t novel_in_pretrain = 3;
 
 constexpr int max_per_class = 1000000;
 
@@ -72,8 +83,12 @@ std::string invent_name(detail::Rng& rng) {
     return name;
 }
 
-int per_class(const WorldConfig& c, Split split) {
-    return split == Split::pretrain ? c.pretrain_per_class : split == Split::train ? c.train_per_class : c.test_per_class;
+// Images per class of a split: `novel` picks the novel classes' count (the pretraining split holds novel
+// classes only from version 2 on).
+int per_class(const WorldConfig& c, Split split, bool novel) {
+    if (split == Split::pretrain) return novel ? (c.version == 1 ? 0 : c.pretrain_per_novel) : c.pretrain_per_class;
+    if (!novel) return 0;
+    return split == Split::train ? c.train_per_class : c.test_per_class;
 }
 
 const Split all_splits[] = {Split::pretrain, Split::train, Split::test};
@@ -153,6 +168,7 @@ bool is_generated_image_path(const std::string& path) {
 
 // --- JSON ---
 
+// Version 1's keys as they were, so that a v1 world.json written before version 2 existed still matches.
 OrderedJson options_json(const WorldConfig& c) {
     OrderedJson o;
     o["seed"] = c.seed;
@@ -161,12 +177,15 @@ OrderedJson options_json(const WorldConfig& c) {
     o["base_per_family"] = c.base_per_family;
     o["novel_per_family"] = c.novel_per_family;
     o["pretrain_per_class"] = c.pretrain_per_class;
+    if (c.version >= 2) o["pretrain_per_novel"] = c.pretrain_per_novel;
     o["train_per_class"] = c.train_per_class;
     o["test_per_class"] = c.test_per_class;
     o["mention_class"] = c.mention_class;
     o["mention_nuisance"] = c.mention_nuisance;
+    if (c.version >= 2) o["filler"] = c.filler;
     o["pretrain_mention_class"] = c.pretrain_mention_class;
     o["pretrain_mention_nuisance"] = c.pretrain_mention_nuisance;
+    if (c.version >= 2) o["pretrain_mention_name"] = c.pretrain_mention_name;
     o["quality"] = c.quality;
     return o;
 }
@@ -183,7 +202,7 @@ OrderedJson attributes_json(const ClassAttributes& a) {
 OrderedJson world_json(const WorldConfig& c, const std::vector<ClassSpec>& classes, bool complete) {
     OrderedJson w;
     w["generator"] = "dcar-world";
-    w["world_version"] = world_version;
+    w["world_version"] = c.version;
     w["definition"] = "docs/WORLD.md";
     w["complete"] = complete;
     w["options"] = options_json(c);
@@ -214,13 +233,22 @@ OrderedJson world_json(const WorldConfig& c, const std::vector<ClassSpec>& class
     w["nuisance"] = nuisance;
     OrderedJson splits;
     for (Split s : all_splits) {
-        const bool novel = s != Split::pretrain;
-        size_t n_classes = 0;
-        for (const auto& k : classes) n_classes += k.novel == novel;
-        splits[split_name(s)] = {{"file", std::string(split_name(s)) + ".json"},
-                                 {"classes", novel ? "novel" : "base"},
-                                 {"per_class", per_class(c, s)},
-                                 {"images", n_classes * size_t(per_class(c, s))}};
+        size_t images = 0;
+        for (const auto& k : classes) images += size_t(per_class(c, s, k.novel));
+        OrderedJson split = {{"file", std::string(split_name(s)) + ".json"}};
+        if (s != Split::pretrain) {
+            split["classes"] = "novel";
+            split["per_class"] = per_class(c, s, true);
+        } else if (c.version == 1) {
+            split["classes"] = "base";
+            split["per_class"] = per_class(c, s, false);
+        } else {
+            split["classes"] = "base and novel";
+            split["per_base_class"] = per_class(c, s, false);
+            split["per_novel_class"] = per_class(c, s, true);
+        }
+        split["images"] = images;
+        splits[split_name(s)] = split;
     }
     w["splits"] = splits;
     OrderedJson list_of_classes = OrderedJson::array();
@@ -265,9 +293,9 @@ std::string split_json(const std::vector<ImagePlan>& plans, const std::vector<Cl
 }
 
 // "--seed 1, now 2" for the first option that differs.
-std::string option_difference(const Json& old_world, const OrderedJson& now) {
-    if (old_world.value("world_version", 0) != world_version)
-        return "world version " + std::to_string(old_world.value("world_version", 0)) + ", now " + std::to_string(world_version);
+std::string option_difference(const Json& old_world, const OrderedJson& now, int version) {
+    if (old_world.value("world_version", 0) != version)
+        return "world version " + std::to_string(old_world.value("world_version", 0)) + ", now " + std::to_string(version);
     const Json old_options = old_world.value("options", Json::object());
     for (const auto& [key, value] : now.items()) {
         const auto it = old_options.find(key);
@@ -283,10 +311,32 @@ std::string option_difference(const Json& old_world, const OrderedJson& now) {
 
 }  // namespace
 
+WorldConfig defaults_of_version(int version) {
+    if (version < 1 || version > latest_world_version)
+        throw Error(ErrorCode::usage, "--world-version must be 1 or " + std::to_string(latest_world_version));
+    WorldConfig c;
+    if (version == 1) {
+        c.version = 1;
+        c.size = 64;
+        c.pretrain_per_class = 100;
+        c.pretrain_per_novel = 0;
+        c.filler = 0;
+        c.pretrain_mention_class = 0.75;
+        c.pretrain_mention_name = 0;
+    }
+    return c;
+}
+
 void check_config(const WorldConfig& c) {
     auto need = [](bool ok, const std::string& message) {
         if (!ok) throw Error(ErrorCode::usage, message);
     };
+    need(c.version >= 1 && c.version <= latest_world_version,
+         "--world-version must be 1 or " + std::to_string(latest_world_version));
+    if (c.version == 1)
+        need(c.pretrain_per_novel == 0 && c.filler == 0 && c.pretrain_mention_name == 0,
+             "--pretrain-per-novel, --filler and --pretrain-mention-name need --world-version 2 or later");
+    need(c.filler >= 0 && c.filler <= filler_bank_size, "--filler must be between 0 and " + std::to_string(filler_bank_size));
     need(c.size >= 16 && c.size <= 1024, "--size must be between 16 and 1024");
     need(c.families >= 1 && c.families <= max_families, "--families must be between 1 and " + std::to_string(max_families));
     need(c.base_per_family >= 0 && c.novel_per_family >= 0, "--base-per-family and --novel-per-family must not be negative");
@@ -295,13 +345,15 @@ void check_config(const WorldConfig& c) {
          "--base-per-family plus --novel-per-family must be at most " + std::to_string(combinations_per_family) +
              " (the attribute combinations of a family)");
     for (const auto& [value, flag] : {std::pair<int, const char*>{c.pretrain_per_class, "--pretrain-per-class"},
+                                      {c.pretrain_per_novel, "--pretrain-per-novel"},
                                       {c.train_per_class, "--train-per-class"},
                                       {c.test_per_class, "--test-per-class"}})
         need(value >= 0 && value <= max_per_class, std::string(flag) + " must be between 0 and " + std::to_string(max_per_class));
     for (const auto& [value, flag] : {std::pair<double, const char*>{c.mention_class, "--mention-class"},
                                       {c.mention_nuisance, "--mention-nuisance"},
                                       {c.pretrain_mention_class, "--pretrain-mention-class"},
-                                      {c.pretrain_mention_nuisance, "--pretrain-mention-nuisance"}})
+                                      {c.pretrain_mention_nuisance, "--pretrain-mention-nuisance"},
+                                      {c.pretrain_mention_name, "--pretrain-mention-name"}})
         need(value >= 0 && value <= 1, std::string(flag) + " must be a probability between 0 and 1");
     need(c.quality >= 1 && c.quality <= 100, "--quality must be between 1 and 100");
 }
@@ -327,7 +379,7 @@ std::vector<ClassSpec> make_classes(const WorldConfig& config) {
         }
     }
 
-    const std::vector<std::string>& vocabulary = caption_words();
+    const std::vector<std::string>& vocabulary = caption_words(config.version);
     std::set<std::string> taken(vocabulary.begin(), vocabulary.end());
     detail::Rng names(detail::derive_seed(config.seed, {purpose_names}));
     auto fresh_name = [&] {
@@ -355,16 +407,20 @@ std::vector<ClassSpec> make_classes(const WorldConfig& config) {
 }
 
 std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<ClassSpec>& classes, Split split) {
-    const bool novel = split != Split::pretrain;
-    const int count = per_class(config, split);
-    const int width = std::max<int>(4, int(std::to_string(std::max(0, count - 1)).size()));
-    const double p_class = novel ? config.mention_class : config.pretrain_mention_class;
-    const double p_nuisance = novel ? config.mention_nuisance : config.pretrain_mention_nuisance;
+    int widest = 0;
+    for (bool novel : {false, true}) widest = std::max(widest, per_class(config, split, novel));
+    const int width = std::max<int>(4, int(std::to_string(std::max(0, widest - 1)).size()));
     const std::string split_text = split_name(split);
     std::vector<ImagePlan> plans;
     for (size_t ci = 0; ci < classes.size(); ++ci) {
         const ClassSpec& k = classes[ci];
-        if (k.novel != novel) continue;
+        const int count = per_class(config, split, k.novel);
+        const bool downstream = split != Split::pretrain;
+        const double p_class = downstream ? config.mention_class : config.pretrain_mention_class;
+        const double p_nuisance = downstream ? config.mention_nuisance : config.pretrain_mention_nuisance;
+        // Seeded by where the image is, never by its class's attributes.
+        const uint64_t s = k.novel && !downstream ? novel_in_pretrain : uint64_t(split), f = uint64_t(k.family),
+                       r = uint64_t(k.rank);
         for (int i = 0; i < count; ++i) {
             ImagePlan p;
             p.split = split;
@@ -374,13 +430,22 @@ std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<C
             p.id = split_text + "_" + k.name + "_" + number;
             p.file_name = k.name + "_" + number + ".jpg";
             p.path = "images/" + split_text + "/" + k.name + "/" + number + ".jpg";
+            p.scene.version = config.version;
             p.scene.family = k.family;
             p.scene.attributes = k.attributes;
-            // Seeded by where the image is, never by its class's attributes.
-            const uint64_t s = uint64_t(split), f = uint64_t(k.family), r = uint64_t(k.rank), n = uint64_t(i);
+            const uint64_t n = uint64_t(i);
             p.scene.nuisance = draw_nuisance(detail::derive_seed(config.seed, {purpose_scene, s, f, r, n}));
             p.description = describe(p.scene, p_class, p_nuisance, detail::derive_seed(config.seed, {purpose_caption, s, f, r, n}));
-            p.caption = novel ? downstream_caption(k.name, p.description.text) : p.description.text;
+            if (!downstream) {
+                detail::Rng name_rng(detail::derive_seed(config.seed, {purpose_name_mention, s, f, r, n}));
+                const bool named = k.novel && name_rng.chance(config.pretrain_mention_name);
+                p.caption = named ? named_pretrain_caption(k.name, k.family, p.description.text) : p.description.text;
+            } else if (config.version == 1) {
+                p.caption = downstream_caption(k.name, p.description.text);
+            } else {
+                p.caption = downstream_caption(k.name, p.description.text, config.filler,
+                                               detail::derive_seed(config.seed, {purpose_filler, s, f, r, n}));
+            }
             plans.push_back(std::move(p));
         }
     }
@@ -422,12 +487,12 @@ GenerateStats generate_world(const GenerateJob& job, const Log& log) {
     const Json old_world = read_json(world_path);
     const bool ours = old_world.is_object() && old_world.value("generator", "") == "dcar-world";
     const OrderedJson options = options_json(config);
-    const bool same = ours && old_world.value("world_version", 0) == world_version &&
+    const bool same = ours && old_world.value("world_version", 0) == config.version &&
                       old_world.value("options", Json()) == Json::parse(options.dump());
     if (!same && !job.force) {
         if (ours)
             throw_error(ErrorCode::mismatch, out,
-                        "holds a world made with other options (" + option_difference(old_world, options) +
+                        "holds a world made with other options (" + option_difference(old_world, options, config.version) +
                             "); --force replaces it");
         if (!directory_is_empty(out))
             throw_error(ErrorCode::mismatch, out, "not empty and holds no world.json; use an empty directory, or --force");

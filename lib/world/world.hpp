@@ -17,8 +17,9 @@
 
 namespace dcar::world {
 
-// Bumped whenever the same options would give other images or captions (docs/WORLD.md).
-constexpr int world_version = 1;
+// Bumped whenever the same options would give other images or captions (docs/WORLD.md). Every version stays
+// reproducible: WorldConfig::version selects the geometry, the splits and the caption forms of that version.
+constexpr int latest_world_version = 2;
 
 constexpr int max_families = 6;  // star, flower, gear, tile, cushion, pinwheel
 constexpr int values_per_attribute = 4;
@@ -89,6 +90,7 @@ struct Nuisance {
 };
 
 struct Scene {
+    int version = latest_world_version;  // the world version whose geometry draws it
     int family = 0;
     ClassAttributes attributes;
     Nuisance nuisance;
@@ -114,27 +116,41 @@ struct Description {
                                          // tint position background pattern
 };
 Description describe(const Scene& scene, double p_class, double p_nuisance, uint64_t seed);
-// "This is a {name}. {description}"
+// Version 1: "This is a {name}. {description}"
 std::string downstream_caption(const std::string& class_name, const std::string& description);
-// Every word the caption grammar can produce, lowercase (class names must avoid them).
-const std::vector<std::string>& caption_words();
+// Version 2 (FDRD's form): "This is a {name}." then `filler` sentences of the fixed bank (distinct, drawn with
+// `seed`), each placed before or after the description at random.
+std::string downstream_caption(const std::string& class_name, const std::string& description, int filler, uint64_t seed);
+// Version 2 pretraining text for a downstream class's image, like alt-text that names a breed:
+// "{name} {family}. {description}".
+std::string named_pretrain_caption(const std::string& class_name, int family, const std::string& description);
+constexpr int filler_bank_size = 16;
+const char* filler_sentence(int i);  // 0..filler_bank_size-1
+// Every word the caption grammar of `version` can produce, lowercase (class names must avoid them).
+const std::vector<std::string>& caption_words(int version = latest_world_version);
 
 // --- the world ---
+// The defaults are version 2's; defaults_of_version(1) gives version 1's.
 struct WorldConfig {
+    int version = latest_world_version;
     uint64_t seed = 1;
-    int size = 64;  // pixels a side
+    int size = 96;  // pixels a side
     int families = 6;
     int base_per_family = 8;
     int novel_per_family = 8;
-    int pretrain_per_class = 100;
+    int pretrain_per_class = 200;
+    int pretrain_per_novel = 25;  // v2: pretraining images of each novel class (0 in v1)
     int train_per_class = 32;
     int test_per_class = 25;
     double mention_class = 0.5;
     double mention_nuisance = 0.5;
-    double pretrain_mention_class = 0.75;
+    int filler = 3;  // v2: filler sentences per downstream caption (0 in v1)
+    double pretrain_mention_class = 1.0;
     double pretrain_mention_nuisance = 0.5;
+    double pretrain_mention_name = 0.5;  // v2: chance that a novel class's pretraining caption names it
     int quality = 90;  // JPEG
 };
+WorldConfig defaults_of_version(int version);  // throws dcar::Error(usage) for an unknown version
 // Throws dcar::Error(usage) naming the option (as --flag) that is out of range.
 void check_config(const WorldConfig& config);
 

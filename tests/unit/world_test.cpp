@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "core/error.hpp"
+#include "core/fnv.hpp"
 #include "manifest/manifest.hpp"
 #include "test_util.hpp"
 #include "train/negatives.hpp"
@@ -24,8 +25,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-WorldConfig small_config() {
-    WorldConfig c;
+WorldConfig small_config(int version = latest_world_version) {
+    WorldConfig c = defaults_of_version(version);
+    if (version >= 2) c.pretrain_per_novel = 2;
     c.size = 32;
     c.families = 3;
     c.base_per_family = 4;
@@ -59,6 +61,12 @@ std::vector<std::string> world_files(const std::string& dir) {
 }
 
 bool has_word(const std::string& text, const std::string& word) { return train::find_class_name(text, word); }
+
+uint64_t fnv1a(const std::string& bytes) {
+    Fnv1a64 h;
+    h.add(bytes);
+    return h.value();
+}
 
 // --- classes -------------------------------------------------------------------------------------------
 
@@ -193,8 +201,8 @@ TEST(WorldNuisance, EveryValueOccursInEverySplit) {
     }
 }
 
-TEST(WorldCaptions, FdrdFormDownstreamAndNoClassNamesInPretraining) {
-    const WorldConfig config;
+TEST(WorldCaptions, FdrdFormDownstreamAndNoClassNamesInPretrainingV1) {
+    const WorldConfig config = defaults_of_version(1);
     const auto classes = make_classes(config);
     const auto pretrain = plan_split(config, classes, Split::pretrain);
     ASSERT_EQ(pretrain.size(), 4800u);
@@ -214,6 +222,100 @@ TEST(WorldCaptions, FdrdFormDownstreamAndNoClassNamesInPretraining) {
             EXPECT_LE(p.caption.size(), 240u);
         }
     }
+}
+
+// Version 2: novel classes appear in pretraining, named some of the time as "{name} {family}. ...", base class
+// names never; downstream captions are the name sentence, the description and `filler` distinct sentences of
+// the bank, each whole, around the description.
+TEST(WorldCaptions, V2NamesInPretrainingAndFillerDownstream) {
+    WorldConfig config;
+    config.pretrain_per_class = 5;
+    config.pretrain_per_novel = 7;
+    const auto classes = make_classes(config);
+    const auto pretrain = plan_split(config, classes, Split::pretrain);
+    ASSERT_EQ(pretrain.size(), 6u * 8 * 5 + 6u * 8 * 7);
+    size_t named = 0, novel_images = 0;
+    std::set<std::string> ids;
+    for (const auto& p : pretrain) {
+        const ClassSpec& k = classes[p.class_index];
+        ASSERT_TRUE(ids.insert(p.id).second) << p.id;
+        for (const auto& other : classes)
+            if (other.name != k.name) ASSERT_FALSE(has_word(p.caption, other.name)) << other.name << " in " << p.caption;
+        if (!k.novel) {
+            EXPECT_EQ(p.caption, p.description.text);
+            continue;
+        }
+        ++novel_images;
+        if (p.caption == p.description.text) continue;
+        ++named;
+        EXPECT_EQ(p.caption, k.name + " " + family_name(k.family) + ". " + p.description.text);
+    }
+    EXPECT_EQ(novel_images, 6u * 8 * 7);
+    EXPECT_GT(named, novel_images / 3);  // p = 0.5 over 336 images
+    EXPECT_LT(named, novel_images * 2 / 3);
+    // Every class attribute is named in pretraining (p = 1).
+    for (const auto& p : pretrain) EXPECT_EQ(p.description.mentioned.size() >= 4u, true) << p.caption;
+
+    // The novel classes' pretraining images are other draws than the base classes' and the downstream ones.
+    std::set<uint64_t> scenes;
+    for (Split split : {Split::pretrain, Split::train, Split::test})
+        for (const auto& p : plan_split(config, classes, split)) EXPECT_TRUE(scenes.insert(p.scene.nuisance.noise_seed).second) << p.id;
+
+    for (int filler : {0, 2, 4}) {
+        config.filler = filler;
+        for (const auto& p : plan_split(config, classes, Split::test)) {
+            const ClassSpec& k = classes[p.class_index];
+            const std::string head = "This is a " + k.name + ". ";
+            ASSERT_EQ(p.caption.rfind(head, 0), 0u) << p.caption;
+            std::string rest = p.caption.substr(head.size());
+            const size_t at = rest.find(p.description.text);
+            ASSERT_NE(at, std::string::npos) << p.caption;
+            rest.erase(at, p.description.text.size());
+            std::set<int> used;
+            for (int i = 0; i < filler_bank_size; ++i) {
+                const size_t where = rest.find(filler_sentence(i));
+                if (where == std::string::npos) continue;
+                used.insert(i);
+                rest.erase(where, std::string(filler_sentence(i)).size());
+            }
+            EXPECT_EQ(int(used.size()), filler) << p.caption;
+            EXPECT_EQ(rest.find_first_not_of(' '), std::string::npos) << "left over: '" << rest << "' in " << p.caption;
+        }
+    }
+    // No filler sentence names an attribute value or a class.
+    for (int i = 0; i < filler_bank_size; ++i) {
+        for (const auto& word : caption_words(1))
+            if (word.size() > 3 && word != "this" && word != "there" && word != "with" && word != "shown")
+                EXPECT_FALSE(has_word(filler_sentence(i), word)) << word << " in " << filler_sentence(i);
+        for (const auto& k : classes) EXPECT_FALSE(has_word(filler_sentence(i), k.name));
+    }
+}
+
+// Version 1 as it was: the split files of a small v1 world are those the generator wrote before version 2
+// existed (the same bytes, recorded as FNV-1a hashes; the full default v1 world was compared file by file,
+// images included, when version 2 was added).
+TEST(WorldFiles, Version1Unchanged) {
+    test::TempDir dir;
+    GenerateJob job;
+    job.config = defaults_of_version(1);
+    job.config.size = 32;
+    job.config.families = 2;
+    job.config.base_per_family = 4;
+    job.config.novel_per_family = 2;
+    job.config.pretrain_per_class = 3;
+    job.config.train_per_class = 2;
+    job.config.test_per_class = 2;
+    job.out_dir = dir.file("v1");
+    generate_world(job, Log());
+    for (const auto& [file, hash] : std::vector<std::pair<std::string, uint64_t>>{
+             {"pretrain.json", 3405849740819150985ull}, {"train.json", 18102071181855092182ull}, {"test.json", 4691300057131777527ull}})
+        EXPECT_EQ(fnv1a(slurp(dir.file("v1/" + file))), hash) << file;
+    EXPECT_EQ(Json::parse(slurp(dir.file("v1/world.json")))["world_version"], 1);
+
+    GenerateJob bad = job;
+    bad.config.filler = 2;
+    EXPECT_THROW(generate_world(bad, Log()), Error);
+    EXPECT_THROW(defaults_of_version(3), Error);
 }
 
 // A mentioned attribute's words are in the caption; an unmentioned class attribute's are not.
@@ -267,8 +369,9 @@ TEST(WorldCaptions, MentionProbabilitiesZeroAndOne) {
 
 // --- rendering ---------------------------------------------------------------------------------------------
 
-Scene plain_scene(int family, int parts, int mark_colour, int mark_shape) {
+Scene plain_scene(int family, int parts, int mark_colour, int mark_shape, int version = latest_world_version) {
     Scene s;
+    s.version = version;
     s.family = family;
     s.attributes.parts = parts;
     s.attributes.rim = 0;
@@ -307,13 +410,15 @@ TEST(WorldRender, MarkColourShowsWhereTheMarkIs) {
     const int size = 64;
     for (int family = 0; family < max_families; ++family)
         for (int colour = 0; colour < values_per_attribute; ++colour) {
-            const Scene s = plain_scene(family, 3 + colour, colour, 0);  // a dot
+            for (int version = 1; version <= latest_world_version; ++version) {
+            const Scene s = plain_scene(family, 3 + colour, colour, 0, version);  // a dot
             const auto rgb = render(s, size);
             const Layout l = layout_of(s, size);
-            const std::string what = std::string(family_name(family)) + " " + mark_colour_name(colour);
+            const std::string what = std::string(family_name(family)) + " " + mark_colour_name(colour) + " v" + std::to_string(version);
             expect_near(pixel(rgb, size, l.cx, l.cy), mark_colour_rgb(colour), 8, what + " at the centre");
-            // Between the mark and the silhouette: the body's grey.
-            expect_near(pixel(rgb, size, l.cx, l.cy - 0.42 * l.radius), tint_rgb(0), 8, what + " body");
+            // Between the dot (radius 0.26 R at most) and the rim (0.35 R from the centre at least): the body's grey.
+            expect_near(pixel(rgb, size, l.cx, l.cy - 0.31 * l.radius), tint_rgb(0), 8, what + " body");
+          }
         }
 }
 
@@ -336,9 +441,10 @@ TEST(WorldRender, RingIsHollowAndBarIsLong) {
 // Walking round a circle near the outer radius crosses the body once per part.
 TEST(WorldRender, PartCountShows) {
     const int size = 128;
+    for (int version = 1; version <= latest_world_version; ++version)
     for (int family = 0; family < max_families; ++family)
         for (int parts = 3; parts <= 6; ++parts) {
-            Scene s = plain_scene(family, parts, 0, 0);
+            Scene s = plain_scene(family, parts, 0, 0, version);
             s.nuisance.turn = 0.1;
             const auto rgb = render(s, size);
             const Layout l = layout_of(s, size);
@@ -350,17 +456,18 @@ TEST(WorldRender, PartCountShows) {
                 const auto p = pixel(rgb, size, l.cx + r * std::sin(angle), l.cy - r * std::cos(angle));
                 body[i] = p[0] < 200 || p[1] < 200 || p[2] < 200;
             }
-            // Majority over ±6 samples (about a pixel each way): the circle grazes the silhouette in places,
-            // where anti-aliased edge pixels would otherwise count as extra crossings.
+            // Majority over ±12 samples (about two pixels each way): the circle grazes the silhouette in places
+            // (the shallow cushion lobes of version 2's larger bodies most), where anti-aliased edge pixels
+            // would otherwise count as extra crossings. The narrowest lobe or gap is 60 samples wide.
             std::vector<bool> smooth(steps);
             for (int i = 0; i < steps; ++i) {
                 int votes = 0;
-                for (int d = -6; d <= 6; ++d) votes += body[(i + d + steps) % steps];
-                smooth[i] = votes > 6;
+                for (int d = -12; d <= 12; ++d) votes += body[(i + d + steps) % steps];
+                smooth[i] = votes > 12;
             }
             int runs = 0;
             for (int i = 0; i < steps; ++i) runs += smooth[i] && !smooth[(i + steps - 1) % steps];
-            EXPECT_EQ(runs, parts) << family_name(family);
+            EXPECT_EQ(runs, parts) << family_name(family) << ", world version " << version;
         }
 }
 
@@ -393,13 +500,16 @@ TEST(WorldFiles, ManifestsReadBackWithEveryImage) {
     job.out_dir = dir.file("w");
     const GenerateStats stats = generate_world(job, Log());
     EXPECT_EQ(stats.classes, 21u);
-    EXPECT_EQ(stats.images[0], 12u * 3);
+    EXPECT_EQ(stats.images[0], 12u * 3 + 9u * 2);  // base and (version 2) novel classes
     EXPECT_EQ(stats.images[1], 9u * 4);
     EXPECT_EQ(stats.images[2], 9u * 2);
-    EXPECT_EQ(stats.written, 36u + 36 + 18);
+    EXPECT_EQ(stats.written, 54u + 36 + 18);
 
     const auto classes = make_classes(job.config);
     const std::map<std::string, int> expected = {{"pretrain", 3}, {"train", 4}, {"test", 2}};
+    std::set<std::string> novel_names;
+    for (const auto& k : classes)
+        if (k.novel) novel_names.insert(k.name);
     for (const auto& [split, count] : expected) {
         for (const char* layout : {"as-is", "auto"}) {
             manifest::ReadOptions options;
@@ -413,13 +523,18 @@ TEST(WorldFiles, ManifestsReadBackWithEveryImage) {
                 ASSERT_EQ(item.captions.size(), 1u);
                 ++per_class[item.class_name];
             }
-            EXPECT_EQ(per_class.size(), split == "pretrain" ? 12u : 9u);
-            for (const auto& [name, n] : per_class) EXPECT_EQ(n, count) << split << " " << name;
+            EXPECT_EQ(per_class.size(), split == "pretrain" ? 21u : 9u);
+            for (const auto& [name, n] : per_class)
+                EXPECT_EQ(n, split == "pretrain" && novel_names.count(name) ? 2 : count) << split << " " << name;
         }
     }
-    // Novel class names appear nowhere in the pretraining file.
-    const std::string pretrain = slurp(job.out_dir + "/pretrain.json");
-    for (const auto& k : classes)
+    // Version 1: novel class names appear nowhere in the pretraining file.
+    GenerateJob v1 = job;
+    v1.config = small_config(1);
+    v1.out_dir = dir.file("v1");
+    EXPECT_EQ(generate_world(v1, Log()).images[0], 12u * 3);
+    const std::string pretrain = slurp(v1.out_dir + "/pretrain.json");
+    for (const auto& k : make_classes(v1.config))
         if (k.novel) EXPECT_EQ(pretrain.find(k.name), std::string::npos) << k.name;
 
     const Json world = Json::parse(slurp(job.out_dir + "/world.json"));
