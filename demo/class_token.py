@@ -13,9 +13,10 @@ import sys
 
 import numpy as np
 
-DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None}
+FLOATS = {"F32": np.float32, "F16": np.float16}
 
 
+# name → (dtype name, shape, raw bytes), in file order.
 def read_safetensors(path):
     with open(path, "rb") as f:
         size = struct.unpack("<Q", f.read(8))[0]
@@ -23,47 +24,53 @@ def read_safetensors(path):
         data = f.read()
     meta = header.pop("__metadata__", None)
     tensors = {}
-    for name, entry in header.items():
-        dtype = DTYPES.get(entry["dtype"])
-        if dtype is None:
-            sys.exit(f"class_token.py: {path}: tensor {name} is {entry['dtype']}; F32 or F16 expected")
+    for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
         begin, end = entry["data_offsets"]
-        tensors[name] = np.frombuffer(data[begin:end], dtype=dtype).reshape(entry["shape"])
+        tensors[name] = (entry["dtype"], entry["shape"], data[begin:end])
     return tensors, meta
 
 
+def as_array(path, name, tensor):
+    dtype, shape, raw = tensor
+    if dtype not in FLOATS:
+        sys.exit(f"class_token.py: {path}: tensor {name} is {dtype}; F32 or F16 expected")
+    return np.frombuffer(raw, dtype=FLOATS[dtype]).reshape(shape)
+
+
+def from_array(dtype, array):
+    return (dtype, list(array.shape), np.ascontiguousarray(array.astype(FLOATS[dtype])).tobytes())
+
+
 def write_safetensors(path, tensors, meta):
-    header, chunks, offset = {}, [], 0
+    header, offset = {}, 0
     if meta:
         header["__metadata__"] = meta
-    for name, array in tensors.items():
-        raw = np.ascontiguousarray(array).tobytes()
-        kind = "F16" if array.dtype == np.float16 else "F32"
-        header[name] = {"dtype": kind, "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
         offset += len(raw)
     text = json.dumps(header).encode()
     text += b" " * (-len(text) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)))
         f.write(text)
-        for chunk in chunks:
-            f.write(chunk)
+        for _, _, raw in tensors.values():
+            f.write(raw)
 
 
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: class_token.py CLIP.safetensors OUT.safetensors")
-    tensors, meta = read_safetensors(sys.argv[1])
-    proj, text_proj = tensors["visual.proj"], tensors["text_projection"]
+    path = sys.argv[1]
+    tensors, meta = read_safetensors(path)
+    proj = as_array(path, "visual.proj", tensors["visual.proj"])
+    text_proj = as_array(path, "text_projection", tensors["text_projection"])
     width = proj.shape[0]
     if text_proj.shape[1] > width:
-        sys.exit(f"class_token.py: {sys.argv[1]}: the embedding ({text_proj.shape[1]}) is wider than the image tower ({width})")
-    tensors = dict(tensors)
-    tensors["visual.proj"] = np.eye(width, dtype=proj.dtype)
-    padded = np.zeros((text_proj.shape[0], width), dtype=text_proj.dtype)
+        sys.exit(f"class_token.py: {path}: the embedding ({text_proj.shape[1]}) is wider than the image tower ({width})")
+    padded = np.zeros((text_proj.shape[0], width))
     padded[:, : text_proj.shape[1]] = text_proj
-    tensors["text_projection"] = padded
+    tensors["visual.proj"] = from_array(tensors["visual.proj"][0], np.eye(width))
+    tensors["text_projection"] = from_array(tensors["text_projection"][0], padded)
     write_safetensors(sys.argv[2], tensors, meta)
 
 

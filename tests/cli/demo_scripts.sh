@@ -148,3 +148,41 @@ printf '{"history": [{"val_r1_i2t": 20, "val_r1_t2i": 30}]}' > lr2.json
 printf '{"history": [{"val_r1_i2t": 30, "val_r1_t2i": 20}]}' > lr3.json
 /usr/bin/python3 "$SRC/demo/pick_lr.py" coop:0.002=lr1.json coop:0.0035=lr2.json coop:0.01=lr3.json > lr.tsv
 [ "$(sed -n 2p lr.tsv | cut -f1,2)" = "$(printf 'coop\t0.0035')" ] || fail "pick_lr: $(cat lr.tsv)"
+
+# demo/class_token.py: the copy's image embedding is the class token before the projection, so projecting it
+# with the original visual.proj gives the original embedding's direction, and the copy is no projection of it.
+if [ -x "$TOOLS/dcar-embed" ] && /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  /usr/bin/python3 "$SRC/tests/cli/tiny_clip.py" model tiny.safetensors
+  /usr/bin/python3 "$SRC/demo/class_token.py" tiny.safetensors token.safetensors
+  mkdir -p imgs
+  /usr/bin/python3 -c "
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(9)
+for i in range(3):
+    Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(f'imgs/{i}.png')
+"
+  dcar-embed -m tiny.safetensors --folder imgs --quiet -o plain.dcs
+  dcar-embed -m token.safetensors --folder imgs --quiet -o token.dcs
+  dcar-cat -F npy -o plain.npy plain.dcs
+  dcar-cat -F npy -o token.npy token.dcs
+  /usr/bin/python3 - <<'PY' || fail "class_token.py"
+import json, struct
+import numpy as np
+with open("tiny.safetensors", "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    header = json.loads(f.read(n))
+    data = f.read()
+entry = header["visual.proj"]
+begin, end = entry["data_offsets"]
+proj = np.frombuffer(data[begin:end], dtype=np.float32 if entry["dtype"] == "F32" else np.float16).reshape(entry["shape"]).astype(np.float64)
+plain, token = np.load("plain.npy").astype(np.float64), np.load("token.npy").astype(np.float64)
+assert token.shape == (3, proj.shape[0]) and plain.shape == (3, proj.shape[1]), (token.shape, plain.shape, proj.shape)
+projected = token @ proj
+projected /= np.linalg.norm(projected, axis=1, keepdims=True)
+assert np.allclose(projected, plain, atol=2e-3), np.abs(projected - plain).max()
+assert not np.allclose(token[:, : plain.shape[1]], plain, atol=1e-2)
+PY
+else
+  echo "demo_scripts: class_token.py not checked (no dcar-embed or no python3-torch)"
+fi
