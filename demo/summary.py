@@ -5,11 +5,13 @@ Recall@K (docs/RESULTS.md lists the keys).
              [--cut SCORE.json] [LABEL=SCORE.json ...]
   summary.py --verdicts SUMMARY.json       (one line: each gate's pass, true / false / null)
 ORACLE.tsv is demo/oracle.py's output; PROBE.tsv demo/probe.py's with the columns "images" and "captions"
-(the zero-shot embeddings of the test split); --cut dcar-score's JSON for zero-shot with the captions cut by
+(the zero-shot embeddings of the test split) and, optionally, "class-token" (the images' class token before
+the projection, demo/class_token.py); --cut dcar-score's JSON for zero-shot with the captions cut by
 demo/cut_captions.py; each LABEL=SCORE.json a method's dcar-score JSON (a label may repeat, one file per seed:
 the summary holds the mean and the list). The gates, each with its figures and "pass" (null when an input is
 missing):
-  G1  the backbone sees: image probes ≥ 90 % for the family and every class attribute, ≥ 80 % for the class;
+  G1  the backbone sees: image probes (both columns) ≥ 90 % for the family and every class attribute, ≥ 80 %
+      for the class;
       caption probes ≥ 90 % for every attribute;
   G2  there is room: oracle R@1 ≥ 40 % both ways, and zero-shot R@1 at most half of the oracle's;
   G3  dilution exists: zero-shot R@1 with the full captions below that with the cut captions, both ways,
@@ -58,16 +60,24 @@ def gate_g1(path, class_attributes):
     if not path:
         return {"pass": None}
     header, rows = read_tsv(path)
-    images, captions = header.index("images"), header.index("captions")
-    probes = {r[0]: {"images": number(r[images]), "captions": number(r[captions]), "majority": float(r[2])} for r in rows}
+    # Image-side columns: the final embedding ("images") and, where probed, the class token before the
+    # projection ("class-token"); both must pass.
+    image_columns = [c for c in ("images", "class-token") if c in header]
+    captions = header.index("captions")
+    probes = {}
+    for r in rows:
+        probes[r[0]] = {c: number(r[header.index(c)]) for c in image_columns}
+        probes[r[0]].update({"captions": number(r[captions]), "majority": float(r[2])})
     failures = []
     for name, p in probes.items():
         need = 80 if name == "class" else 90
-        if (name in ("class", "family") or name in class_attributes) and (p["images"] is None or p["images"] < need):
-            failures.append(f"images read {name} at {p['images']} %, need {need}")
+        for column in image_columns:
+            if (name in ("class", "family") or name in class_attributes) and (p[column] is None or p[column] < need):
+                failures.append(f"{column} read {name} at {p[column]} %, need {need}")
         if p["captions"] is not None and p["captions"] < 90:
             failures.append(f"captions read {name} at {p['captions']} %, need 90")
-    return {"probes": probes, "failures": failures, "pass": not failures}
+    return {"probes": probes, "class_token_probed": "class-token" in image_columns, "failures": failures,
+            "pass": not failures}
 
 
 def gate_g2(path, zeroshot):

@@ -7,9 +7,19 @@ BUILD ?= build
 OUT ?= demo-out
 SEED ?= 1
 WORLD_SEED ?= 1
+# WORLD_VERSION=1 reruns world v1 with its own backbone recipe (docs/RESULTS.md keeps its results as history).
+WORLD_VERSION ?= 2
+WORLD_OPTIONS ?=
 EPOCHS ?= 8
+ifeq ($(WORLD_VERSION),1)
 PRETRAIN_EPOCHS ?= 4
+PRETRAIN_OPTIONS ?=
 BACKBONE ?= image=64,patch=8,width=192,layers=4,text-width=192,text-layers=4,embed=128
+else
+PRETRAIN_EPOCHS ?= 3
+PRETRAIN_OPTIONS ?= --hard-batches
+BACKBONE ?= image=96,patch=12,width=192,layers=4,text-width=192,text-layers=4,embed=128
+endif
 METHODS ?= zeroshot coop maple dcar
 THREADS ?= $(shell nproc)
 
@@ -34,12 +44,12 @@ all: $(RUN)/results.tsv $(RUN)/dcar/recall.svg $(RUN)/summary.json
 
 $(W)/world.json:
 	@echo "== the world (docs/WORLD.md)"
-	$(BIN)/dcar-world --seed $(WORLD_SEED) --threads $(THREADS) $(W)
+	$(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) $(WORLD_OPTIONS) --threads $(THREADS) $(W)
 $(TRAIN) $(TEST) $(W)/pretrain.json: $(W)/world.json
 
 $(M): $(W)/world.json
 	@echo "== pretraining the backbone (dcar-tune --method full)"
-	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 --threads $(THREADS) \
+	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(W) --resume -o $(OUT)/backbone $(W)/pretrain.json
 
 # Which of the world's attributes each method's embeddings encode (demo/probe.py; not part of `all`):
@@ -70,8 +80,17 @@ $(RUN)/zeroshot-cut/img.dcs: $(RUN)/zeroshot/img.dcs
 $(RUN)/zeroshot-cut/txt.dcs: $(M) $(OUT)/gates/test-cut.json
 	@mkdir -p $(@D)
 	$(BIN)/dcar-embed -m $(M) --threads $(THREADS) --quiet --manifest --text -o $@ $(OUT)/gates/test-cut.json
-$(RUN)/gates-probe.tsv: $(RUN)/zeroshot/img.npy $(RUN)/zeroshot/txt.npy
-	/usr/bin/python3 $(DCAR_SOURCE)/demo/probe.py $(TEST) images=$(RUN)/zeroshot/img.npy captions=$(RUN)/zeroshot/txt.npy > $@
+# The class token before the projection: the test images embedded with a copy of the backbone whose
+# projection is the identity (demo/class_token.py).
+$(OUT)/gates/class-token.safetensors: $(M)
+	@mkdir -p $(@D)
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/class_token.py $< $@
+$(RUN)/zeroshot-token/img.dcs: $(OUT)/gates/class-token.safetensors $(TEST)
+	@mkdir -p $(@D)
+	$(BIN)/dcar-embed -m $< $(COMMON) --quiet --manifest $(READ) -o $@ $(TEST)
+$(RUN)/gates-probe.tsv: $(RUN)/zeroshot/img.npy $(RUN)/zeroshot/txt.npy $(RUN)/zeroshot-token/img.npy
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/probe.py $(TEST) images=$(RUN)/zeroshot/img.npy captions=$(RUN)/zeroshot/txt.npy \
+	  class-token=$(RUN)/zeroshot-token/img.npy > $@
 $(RUN)/summary.json: $(OUT)/gates/oracle.tsv $(RUN)/gates-probe.tsv $(RUN)/zeroshot-cut/score.json \
                      $(foreach m,$(METHODS),$(RUN)/$(m)/score.json)
 	/usr/bin/python3 $(DCAR_SOURCE)/demo/summary.py --oracle $(OUT)/gates/oracle.tsv --probe $(RUN)/gates-probe.tsv \

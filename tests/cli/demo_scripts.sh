@@ -131,6 +131,15 @@ assert abs(s["methods"]["coop"]["mean"]["i2t"]["R@1"] - 35) < 1e-9 and len(s["me
 PY
 [ "$(/usr/bin/python3 "$SRC/demo/summary.py" --verdicts summary.json)" = "  G1: false  G2: true  G3: false  G4: true" ] \
   || fail "verdicts: $(/usr/bin/python3 "$SRC/demo/summary.py" --verdicts summary.json)"
+# With a class-token column, the class token must pass the image bars too: here only its rim fails.
+printf 'attribute\tvalues\tmajority\timages\tcaptions\tclass-token\nclass\t48\t2.1\t85.0\t-\t81.0\nfamily\t6\t16.7\t99.0\t100.0\t95.0\nrim\t4\t25\t91.0\t95.0\t89.0\nparts\t4\t25\t92.0\t98.0\t93.0\n' > gprobe2.tsv
+/usr/bin/python3 "$SRC/demo/summary.py" --probe gprobe2.tsv --class-attributes rim,parts > summary2.json
+/usr/bin/python3 - <<'PY' || fail "summary G1 with the class token: $(cat summary2.json)"
+import json
+g = json.load(open("summary2.json"))["gates"]["G1"]
+assert g["pass"] is False and g["failures"] == ["class-token read rim at 89.0 %, need 90"], g
+assert g["class_token_probed"] is True and g["probes"]["parts"]["class-token"] == 93.0, g
+PY
 
 # Paired differences: A − B = 1, 2, 3 points image→text (mean 2, std 1, t(0.975, 2) = 4.303: 2 ± 2.484) and
 # 0 every time text→image.
