@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Reference for bench/tune.sh — marked as THE REFERENCE: one DCAR training step (DCAR.md §3.2, §4.1, §4.4–§4.7,
-§7.1) written plainly in PyTorch (Debian python3-torch 1.13, fp32, CPU), for timing lib/train side by side and
-for checking that it computes the same losses from the same weights and batch.
+"""Reference for bench/tune.sh — marked as THE REFERENCE: one DCAR training step (docs/METHOD.md §3, §4, §6–§7)
+written plainly in PyTorch (Debian python3-torch 1.13, fp32, CPU), for timing lib/train side by side and for
+checking that it computes the same losses from the same weights and batch.
 
   tune_reference.py step --model CLIP.safetensors --inputs STEP.safetensors [--steps N] [--threads 2]
                          [--vision-heads H] [--text-heads H] [--save-params OUT.safetensors]
@@ -303,7 +303,7 @@ class TrainingState:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# One step (DCAR.md §7.1)
+# One step (docs/METHOD.md §7.4)
 
 def dynamic_token_weights(state, z, z_blank):
     """w_tj = clamp(Δ_tj / mean_j Δ_tj, w_min, w_max), Δ_tj = |s·u·z_blank − s·u·z_anchor(t)|; 1 at padding and

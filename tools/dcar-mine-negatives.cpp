@@ -1,5 +1,5 @@
 // dcar-mine-negatives: category-swap and attribute negatives with category-matching weights for every caption
-// of a manifest (DCAR.md §4.2–§4.3). Parses the options into a train::MineJob and makes the one library call.
+// of a manifest (docs/METHOD.md §5). Parses the options into a train::MineJob and makes the one library call.
 #include "cli/run.hpp"
 #include "core/error.hpp"
 #include "io/paths.hpp"

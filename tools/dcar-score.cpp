@@ -1,5 +1,5 @@
-// dcar-score: image→text and text→image recall@K of image and caption embeddings (DCAR.md §6). Parses the
-// options into a metrics::ScoreConfig, makes the one library call, and writes the report (and the plot).
+// dcar-score: image→text and text→image recall@K of image and caption embeddings (docs/METHOD.md §9). Parses
+// the options into a metrics::ScoreConfig, makes the one library call, and writes the report (and the plot).
 #include "cli/run.hpp"
 #include "core/error.hpp"
 #include "io/paths.hpp"

@@ -1,4 +1,4 @@
-// FDRD caption JSON: one object keyed by image id, in the three schemas of ../shared/method/DCAR.md §1.3
+// FDRD caption JSON: one object keyed by image id, in the three schemas of docs/METHOD.md §2.1
 // (flowers test; pets and aircraft test without a class field; the "inter_" files with a placeholder path
 // and no negatives). The schemas differ only in which fields are present, so one reader driven by the fields
 // handles all three. The document is parsed whole; repeated keys are caught during the parse, because the

@@ -1,6 +1,6 @@
 // Where an FDRD image lives. The released FDRD files carry the authors' absolute paths or the placeholder
 // "YOUR_IMAGE_PATH", so the path is rebuilt from the file name in the CoOp directory layout of each dataset
-// (../shared/method/DCAR.md §1.3). The layout is named by the user or guessed from the manifest's file name.
+// (docs/METHOD.md §2.2). The layout is named by the user or guessed from the manifest's file name.
 #include <cctype>
 
 #include "core/error.hpp"

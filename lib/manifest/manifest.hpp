@@ -1,5 +1,5 @@
 // Manifests: which images and captions make up a collection, and their classes. One Item type for every
-// source format: FDRD caption JSON (all three schemas of ../shared/method/DCAR.md §1.3), JSON lines, and TSV.
+// source format: FDRD caption JSON (all three schemas of docs/METHOD.md §2.1), JSON lines, and TSV.
 // The format is detected from the content. Bad records are reported (file and key) and skipped, or fatal
 // with `strict`.
 #pragma once
@@ -40,7 +40,7 @@ struct Manifest {
 Manifest read_manifest(const std::string& path, const ReadOptions& options, const Log& log);
 Manifest read_manifest(io::Source& source, const ReadOptions& options, const Log& log);
 
-// The FDRD path rule for a dataset layout (DCAR.md §1.3), e.g. caltech101: "Faces_image_0426.jpg" →
+// The FDRD path rule for a dataset layout (docs/METHOD.md §2.2), e.g. caltech101: "Faces_image_0426.jpg" →
 // "101_ObjectCategories/Faces/image_0426.jpg". `layout` "auto" guesses from the file name of the manifest.
 std::string fdrd_image_path(const std::string& layout, const std::string& key, const std::string& file_name,
                             const std::string& class_name);

@@ -1,4 +1,4 @@
-// Ranks and recall for retrieval (DCAR.md §6). A query's rank is the number of gallery items that score
+// Ranks and recall for retrieval (docs/METHOD.md §9). A query's rank is the number of gallery items that score
 // strictly higher than its best-scoring ground-truth item, so ties favour the ground truth; the pessimistic
 // rank counts the non-ground-truth items that score at least as high, i.e. the worst place the first correct
 // item could take under any tie-breaking. R@K is the share of queries whose rank is < K. Everything here is

@@ -1,6 +1,7 @@
 // dcar-score's library half: read image and caption embeddings, match them to their ground truth, and compute
-// image→text and text→image recall@K (DCAR.md §6), overall and per class. Nothing here prints: results come
-// back as a ScoreResult, warnings and progress go to the Log, and lib/metrics/report.hpp renders the result.
+// image→text and text→image recall@K (docs/METHOD.md §9), overall and per class. Nothing here prints: results
+// come back as a ScoreResult, warnings and progress go to the Log, and lib/metrics/report.hpp renders the
+// result.
 #pragma once
 #include <cstddef>
 #include <string>

@@ -1,8 +1,8 @@
 // CLIP's two towers (OpenAI's ViT image encoder and causal text encoder) written functionally: a struct of
 // at::Tensor weights per tower plus free forward functions built from at:: ops. Nothing here is an nn::Module,
-// so autograd flows only into what the caller marks as requiring gradients (the prompt tensors of DCAR §3.2)
-// while every CLIP weight stays a frozen, grad-less tensor. The prompt hooks (TextPrompts, VisualPrompts) are
-// part of the forward signatures so that training code never has to re-implement a tower.
+// so autograd flows only into what the caller marks as requiring gradients (the prompt tensors of
+// docs/METHOD.md §3) while every CLIP weight stays a frozen, grad-less tensor. The prompt hooks (TextPrompts,
+// VisualPrompts) are part of the forward signatures so that training code never has to re-implement a tower.
 //
 // Shapes are batch-first throughout ([N, L, D]; OpenAI's code is sequence-first, which changes no number).
 // Every forward function is a pure function of its arguments: it only reads the weights, so one Clip may be
@@ -89,8 +89,8 @@ struct TextTower {
     int64_t heads = 0;
 };
 
-// Deep text prompts (MaPLe convention, DCAR §3.2). layers[l], when defined, is [k, W] (shared by the batch) or
-// [N, k, W] and replaces sequence positions 1..k (right after SOT):
+// Deep text prompts (MaPLe convention, docs/METHOD.md §3.1). layers[l], when defined, is [k, W] (shared by the
+// batch) or [N, k, W] and replaces sequence positions 1..k (right after SOT):
 //   l = 0  in the token embeddings, before the positional embedding is added (so layer-0 prompts get
 //          positions 1..k, exactly as if their vectors had been fed as token embeddings);
 //   l ≥ 1  in the hidden state entering block l (no positional embedding).

@@ -1,6 +1,6 @@
 // Weight loading: format detection by magic bytes, the three readers (TorchScript via torch::jit::load,
 // torch.save zips via a restricted unpickler of our own, safetensors by hand in safetensors.cpp), the HF →
-// OpenAI key map of DCAR.md §9.4, config inference after OpenAI's build_model, one shape check against
+// OpenAI key map of docs/METHOD.md §10, config inference after OpenAI's build_model, one shape check against
 // clip_tensor_specs, and the fingerprint. This is the only TU with TorchScript headers, and it takes the
 // one that declares torch::jit::load rather than all of <torch/script.h> (12 s to compile instead of 25).
 #include "model/weights.hpp"
@@ -52,7 +52,7 @@ std::string first_line(const c10::Error& e) {
     return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
-// ---- the HF CLIPModel ↔ OpenAI key map (DCAR.md §9.4) ------------------------------------------------------
+// ---- the HF CLIPModel ↔ OpenAI key map (docs/METHOD.md §10) -----------------------------------------------
 
 struct FixedName {
     const char* openai;

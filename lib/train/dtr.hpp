@@ -1,4 +1,4 @@
-// Dynamic Token Re-Weighting (DCAR.md §4.1): how much a caption token tells about an image beyond what it
+// Dynamic Token Re-Weighting (docs/METHOD.md §4): how much a caption token tells about an image beyond what it
 // tells about a blank one.
 //   u_t        the single-token text feature norm(T([SOT, t, EOT])) of the frozen, unprompted text tower,
 //              computed once per BPE id (TokenFeatures);

@@ -1,7 +1,7 @@
 // Encoding with learned prompts: the one place that lays captions out for a prompted text tower and runs both
 // towers with a PromptSet, shared by training (dcar-tune), inference (dcar-embed --prompts) and dcar-weigh.
-// Caption layout with k context slots (DCAR.md §3.2): [SOT, k slots, caption ids…, EOT, 0…]; the slots hold
-// id 0 until the layer-0 prompts replace them, so the EOT index is 1 + k + caption length.
+// Caption layout with k context slots (docs/METHOD.md §3.1): [SOT, k slots, caption ids…, EOT, 0…]; the slots
+// hold id 0 until the layer-0 prompts replace them, so the EOT index is 1 + k + caption length.
 #pragma once
 #include <ATen/core/Tensor.h>
 

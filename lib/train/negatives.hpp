@@ -1,4 +1,5 @@
-// Multi-perspective negative captions (DCAR.md §4.2) and their category-matching weights (§4.3), torch-free.
+// Multi-perspective negative captions (docs/METHOD.md §5) and their category-matching weights (§5.5),
+// torch-free.
 // For every caption of a manifest it builds candidates of known class:
 //   swap       the item's class name replaced by another class of the same manifest (uniform draw),
 //   hard-swap  the same, drawn from the classes whose name embeddings are nearest (--hard-swap-p),
@@ -138,9 +139,9 @@ std::vector<Record> mine_negatives(const manifest::Manifest& manifest, const Min
 // "same_class","weight"}]}.
 void write_records(const std::vector<Record>& records, io::Sink& sink);
 
-// The category-matching weight of a candidate for an item of class item_class (DCAR.md §4.3): 1 + alpha when
-// the candidate's class is the item's, else 1. Classes are compared exactly when both are known; otherwise the
-// candidate's own same_class flag decides.
+// The category-matching weight of a candidate for an item of class item_class (docs/METHOD.md §5.5): 1 + alpha
+// when the candidate's class is the item's, else 1. Classes are compared exactly when both are known; otherwise
+// the candidate's own same_class flag decides.
 double category_weight(const std::string& item_class, const Candidate& candidate, double alpha);
 
 // Reads what write_records wrote (dcar-tune's input). Throws dcar::Error(format) naming the source and line for

@@ -1,4 +1,4 @@
-// The training objective (DCAR.md §4.4–§4.7, §7.1) for one batch: image and text features through the
+// The training objective (docs/METHOD.md §6–§7) for one batch: image and text features through the
 // prompted towers, token weights (DTR), the contrastive loss and the category loss through CAA.
 //   L_con  = CE(s·Z·Hᵀ, I) (i2t), or ½[CE(s·Z·Hᵀ, I) + CE(s·H·Zᵀ, I)] (sym, the default);
 //   L_cate = mean_i −log( e^{ℓ_i0} / (e^{ℓ_i0} + Σ_{j≥1} w_ij e^{ℓ_ij}) ),  ℓ_ij = s·z_i·CAA(h_ij)

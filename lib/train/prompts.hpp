@@ -1,5 +1,5 @@
-// The trainable parts of prompt learning (DCAR.md §3) and the CAA head (§4.4), as plain fp32 tensors that the
-// optimiser updates; every CLIP weight stays outside, frozen.
+// The trainable parts of prompt learning (docs/METHOD.md §3) and the CAA head (§6), as plain fp32 tensors that
+// the optimiser updates; every CLIP weight stays outside, frozen.
 //   text prompts      v^(l), l = 0..depth-1, each [k, text width]: layer 0 takes positions 1..k after SOT,
 //                     deeper layers replace those positions before block l (model/clip.hpp, TextPrompts);
 //   visual prompts    coupled:     e^(l) = F_l(v^(l)), one Linear(text width → vision width, bias) per layer

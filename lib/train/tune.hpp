@@ -61,7 +61,7 @@ struct TuneConfig {
     std::string command_line; // recorded in the checkpoint
 };
 
-// Defaults per method (DCAR.md §3.3, §5, §8): coop k=4 depth 1 text only, lr 0.002; vpt k=2 depth 9
+// Defaults per method (docs/METHOD.md §3.4, §8): coop k=4 depth 1 text only, lr 0.002; vpt k=2 depth 9
 // independent image prompts only; maple k=2 depth 9 coupled; dcar = maple + pair DTR + category loss (λ=1,
 // α=0.5) + CAA + table; full: every weight, AdamW lr 5e-4 wd 0.2, 10 epochs, all shots, linear warm-up, no
 // augmentation. Callers apply these first and then the user's explicit options.

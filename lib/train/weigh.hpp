@@ -1,5 +1,5 @@
-// dcar-weigh: the DTR token weight table (DCAR.md §4.1) bootstrapped from a model over image-caption pairs —
-// zero-shot, or with a checkpoint's prompts — and explanations of a caption's token weights.
+// dcar-weigh: the DTR token weight table (docs/METHOD.md §4.4) bootstrapped from a model over image-caption
+// pairs — zero-shot, or with a checkpoint's prompts — and explanations of a caption's token weights.
 #pragma once
 #include <cstdint>
 #include <ostream>
