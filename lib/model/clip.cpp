@@ -12,6 +12,7 @@
 #include <ATen/ops/conv2d.h>
 #include <ATen/ops/embedding.h>
 #include <ATen/ops/full.h>
+#include <ATen/ops/gelu.h>
 #include <ATen/ops/layer_norm.h>
 #include <ATen/ops/linear.h>
 #include <ATen/ops/matmul.h>
@@ -119,7 +120,9 @@ void check_prompt_layers(const std::vector<at::Tensor>& layers, size_t blocks, c
 
 std::string ClipConfig::describe() const {
     auto s = [](int64_t v) { return std::to_string(v); };
-    return "vit patch" + s(patch_size) + " " + s(image_resolution) + "px width" + s(vision_width) + " layers" +
+    std::string stem;
+    for (size_t i = 0; i < stem_channels.size(); ++i) stem += (i ? "-" : " stem") + s(stem_channels[i]);
+    return "vit" + stem + " patch" + s(patch_size) + " " + s(image_resolution) + "px width" + s(vision_width) + " layers" +
            s(vision_layers) + " heads" + s(vision_heads) + " mlp" + s(vision_mlp_width) + "; text ctx" +
            s(context_length) + " vocab" + s(vocab_size) + " width" + s(text_width) + " layers" + s(text_layers) +
            " heads" + s(text_heads) + " mlp" + s(text_mlp_width) + "; embed" + s(embed_dim);
@@ -127,6 +130,7 @@ std::string ClipConfig::describe() const {
 
 bool ClipConfig::operator==(const ClipConfig& o) const {
     return embed_dim == o.embed_dim && image_resolution == o.image_resolution && patch_size == o.patch_size &&
+           stem_channels == o.stem_channels &&
            vision_width == o.vision_width && vision_layers == o.vision_layers && vision_heads == o.vision_heads &&
            vision_mlp_width == o.vision_mlp_width && context_length == o.context_length && vocab_size == o.vocab_size &&
            text_width == o.text_width && text_layers == o.text_layers && text_heads == o.text_heads &&
@@ -156,7 +160,12 @@ std::vector<TensorSpec> clip_tensor_specs(const ClipConfig& c) {
     specs.push_back({"visual.class_embedding", {vw}});
     specs.push_back({"visual.positional_embedding", {c.vision_tokens(), vw}});
     specs.push_back({"visual.proj", {vw, c.embed_dim}});
-    specs.push_back({"visual.conv1.weight", {vw, 3, c.patch_size, c.patch_size}});
+    for (size_t i = 0; i < c.stem_channels.size(); ++i) {
+        const std::string p = "visual.stem." + std::to_string(i) + ".";
+        specs.push_back({p + "weight", {c.stem_channels[i], i ? c.stem_channels[i - 1] : 3, 3, 3}});
+        specs.push_back({p + "bias", {c.stem_channels[i]}});
+    }
+    specs.push_back({"visual.conv1.weight", {vw, c.conv1_channels(), c.conv1_kernel(), c.conv1_kernel()}});
     specs.push_back({"visual.ln_pre.weight", {vw}});
     specs.push_back({"visual.ln_pre.bias", {vw}});
     blocks("visual.transformer.resblocks.", c.vision_layers, vw, c.vision_mlp_width);
@@ -197,6 +206,10 @@ static std::vector<ResidualBlock> blocks_from(const TensorMap& t, const std::str
 
 VisionTower vision_tower_from(const TensorMap& t, const std::string& prefix, int64_t heads) {
     VisionTower v;
+    for (int64_t i = 0; t.count(prefix + "stem." + std::to_string(i) + ".weight"); ++i) {
+        v.stem_weights.push_back(take(t, prefix + "stem." + std::to_string(i) + ".weight"));
+        v.stem_biases.push_back(take(t, prefix + "stem." + std::to_string(i) + ".bias"));
+    }
     v.conv1_weight = take(t, prefix + "conv1.weight");
     v.class_embedding = take(t, prefix + "class_embedding");
     v.positional_embedding = take(t, prefix + "positional_embedding");
@@ -205,7 +218,7 @@ VisionTower vision_tower_from(const TensorMap& t, const std::string& prefix, int
     v.ln_post = layer_norm_from(t, prefix + "ln_post.");
     v.proj = take(t, prefix + "proj");
     v.heads = heads;
-    v.patch_size = v.conv1_weight.size(-1);
+    v.patch_size = v.conv1_weight.size(-1) << v.stem_weights.size();
     return v;
 }
 
@@ -247,9 +260,12 @@ at::Tensor vision_forward(const VisionTower& v, const at::Tensor& pixels, const 
                          " replaces appended prompt tokens, but layer 0 appends none");
     }
 
-    const at::Tensor input = pixels.to(v.conv1_weight.device(), v.conv1_weight.scalar_type());
+    at::Tensor input = pixels.to(v.conv1_weight.device(), v.conv1_weight.scalar_type());
     const int64_t n = input.size(0);
-    at::Tensor x = at::conv2d(input, v.conv1_weight, {}, {patch, patch});  // [N, W, g, g]
+    for (size_t i = 0; i < v.stem_weights.size(); ++i)  // the stem halves the side each time
+        input = at::gelu(at::conv2d(input, v.stem_weights[i], v.stem_biases[i], {2, 2}, {1, 1}));
+    const int64_t kernel = v.conv1_weight.size(-1);
+    at::Tensor x = at::conv2d(input, v.conv1_weight, {}, {kernel, kernel});  // [N, W, g, g]
     x = x.flatten(2).transpose(1, 2);                                      // [N, g², W]
     const at::Tensor cls = v.class_embedding.to(x.scalar_type()).view({1, 1, width}).expand({n, 1, width});
     x = at::cat({cls, x}, 1) + v.positional_embedding.to(x.scalar_type());
@@ -344,6 +360,8 @@ Clip Clip::to(at::Device device, at::ScalarType dtype) const {
     Clip c;
     c.config = config;
     c.fingerprint = fingerprint;
+    for (const auto& w : visual.stem_weights) c.visual.stem_weights.push_back(cast(w));
+    for (const auto& b : visual.stem_biases) c.visual.stem_biases.push_back(cast(b));
     c.visual.conv1_weight = cast(visual.conv1_weight);
     c.visual.class_embedding = cast(visual.class_embedding);
     c.visual.positional_embedding = cast(visual.positional_embedding);
@@ -391,6 +409,9 @@ std::vector<std::pair<std::string, at::Tensor*>> Clip::named_tensors() {
                                    {p + "ln_2.bias", &b.ln_2.bias}});
         }
     };
+    for (size_t i = 0; i < visual.stem_weights.size(); ++i)
+        out.insert(out.end(), {{"visual.stem." + std::to_string(i) + ".weight", &visual.stem_weights[i]},
+                               {"visual.stem." + std::to_string(i) + ".bias", &visual.stem_biases[i]}});
     out.insert(out.end(), {{"visual.class_embedding", &visual.class_embedding},
                            {"visual.positional_embedding", &visual.positional_embedding},
                            {"visual.proj", &visual.proj},

@@ -25,7 +25,11 @@ using TensorMap = std::map<std::string, at::Tensor>;
 struct ClipConfig {
     int64_t embed_dim = 0;         // joint embedding width (text_projection columns)
     int64_t image_resolution = 0;  // patch_size × grid
-    int64_t patch_size = 0;        // conv1 kernel
+    int64_t patch_size = 0;        // pixels a side per token: conv1's kernel × 2^(stem layers)
+    // A convolutional stem before conv1 (dcar's own extension; empty in OpenAI's ViTs): layer i is a 3 × 3
+    // convolution with stride 2, padding 1 and a bias, from stem_channels[i-1] (3 for i = 0) to
+    // stem_channels[i] channels, followed by GELU (erf form). conv1 then reads stem_channels.back() channels.
+    std::vector<int64_t> stem_channels;
     int64_t vision_width = 0;
     int64_t vision_layers = 0;
     int64_t vision_heads = 0;      // OpenAI: width / 64
@@ -38,9 +42,11 @@ struct ClipConfig {
     int64_t text_mlp_width = 0;
 
     int64_t grid() const { return patch_size ? image_resolution / patch_size : 0; }
+    int64_t conv1_kernel() const { return patch_size >> stem_channels.size(); }
+    int64_t conv1_channels() const { return stem_channels.empty() ? 3 : stem_channels.back(); }
     int64_t vision_tokens() const { return grid() * grid() + 1; }  // class token + patches
     // One line for logs and provenance, e.g. for ViT-B/32 "vit patch32 224px width768 layers12 heads12 mlp3072;
-    // text ctx77 vocab49408 width512 layers12 heads8 mlp2048; embed512".
+    // text ctx77 vocab49408 width512 layers12 heads8 mlp2048; embed512"; a stem adds " stem48-96" after "vit".
     std::string describe() const;
     bool operator==(const ClipConfig& o) const;
     bool operator!=(const ClipConfig& o) const { return !(*this == o); }
@@ -69,7 +75,8 @@ struct ResidualBlock {
 };
 
 struct VisionTower {
-    at::Tensor conv1_weight;          // [W, 3, P, P], no bias
+    std::vector<at::Tensor> stem_weights, stem_biases;  // [C_i, C_i-1, 3, 3], [C_i]; empty without a stem
+    at::Tensor conv1_weight;          // [W, C, k, k], no bias (C = 3 and k = P without a stem)
     at::Tensor class_embedding;       // [W]
     at::Tensor positional_embedding;  // [grid² + 1, W]
     LayerNorm ln_pre;
@@ -77,7 +84,7 @@ struct VisionTower {
     LayerNorm ln_post;
     at::Tensor proj;  // [W, E]
     int64_t heads = 0;
-    int64_t patch_size = 0;
+    int64_t patch_size = 0;  // k × 2^(stem layers)
 };
 
 struct TextTower {

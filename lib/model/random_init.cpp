@@ -20,14 +20,14 @@ ClipConfig clip_config_from_spec(const std::string& spec) {
     std::map<std::string, int64_t> v = {{"image", 224},     {"patch", 32},       {"width", 768},
                                         {"layers", 12},     {"heads", 0},        {"text-width", 512},
                                         {"text-layers", 12}, {"text-heads", 0},  {"embed", 512},
-                                        {"context", 77},    {"vocab", 49408}};
+                                        {"context", 77},    {"vocab", 49408},    {"stem", 0}};
     for (const std::string& part : text::split(spec, ',')) {
         const std::string item = text::trim(part);
         if (item.empty()) continue;
         const size_t eq = item.find('=');
         const std::string key = item.substr(0, eq);
         if (eq == std::string::npos || !v.count(key))
-            throw Error(ErrorCode::usage, "model size: '" + item + "' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab =N");
+            throw Error(ErrorCode::usage, "model size: '" + item + "' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab, stem =N");
         try {
             size_t used = 0;
             const std::string number = item.substr(eq + 1);
@@ -56,6 +56,12 @@ ClipConfig clip_config_from_spec(const std::string& spec) {
         if (!ok) throw Error(ErrorCode::usage, "model size: " + what);
     };
     require(c.patch_size > 0 && c.image_resolution > 0 && c.image_resolution % c.patch_size == 0, "image must be a positive multiple of patch");
+    // stem=N: N stride-2 convolutions before conv1, with width/2^N, ..., width/2 channels (clip.hpp).
+    require(v["stem"] <= 4, "stem is at most 4 layers");
+    const int64_t stem = v["stem"];
+    require(c.patch_size % (int64_t{1} << stem) == 0, "patch must be divisible by 2^stem");
+    require(c.vision_width % (int64_t{1} << stem) == 0, "width must be divisible by 2^stem");
+    for (int64_t i = 0; i < stem; ++i) c.stem_channels.push_back(c.vision_width >> (stem - i));
     require(c.vision_width > 0 && c.vision_layers > 0 && c.text_width > 0 && c.text_layers > 0 && c.embed_dim > 0, "widths, layers and embed must be positive");
     require(c.vision_heads > 0 && c.vision_width % c.vision_heads == 0, "width must be divisible by heads (default heads: width/64)");
     require(c.text_heads > 0 && c.text_width % c.text_heads == 0, "text-width must be divisible by text-heads (default: text-width/64)");
@@ -89,8 +95,15 @@ TensorMap random_weights(const ClipConfig& c, uint64_t seed) {
     };
     const int64_t vw = c.vision_width, tw = c.text_width;
     const double vscale = std::pow(static_cast<double>(vw), -0.5);
-    const double conv_bound = 1.0 / std::sqrt(3.0 * static_cast<double>(c.patch_size * c.patch_size));
-    out["visual.conv1.weight"] = at::empty({vw, 3, c.patch_size, c.patch_size}).uniform_(-conv_bound, conv_bound, gen);
+    for (size_t i = 0; i < c.stem_channels.size(); ++i) {  // PyTorch's Conv2d default: U(±1/√fan_in), bias zero
+        const int64_t in = i ? c.stem_channels[i - 1] : 3, out_channels = c.stem_channels[i];
+        const double bound = 1.0 / std::sqrt(static_cast<double>(in * 9));
+        out["visual.stem." + std::to_string(i) + ".weight"] = at::empty({out_channels, in, 3, 3}).uniform_(-bound, bound, gen);
+        out["visual.stem." + std::to_string(i) + ".bias"] = at::zeros({out_channels});
+    }
+    const int64_t k = c.conv1_kernel(), in = c.conv1_channels();
+    const double conv_bound = 1.0 / std::sqrt(static_cast<double>(in * k * k));
+    out["visual.conv1.weight"] = at::empty({vw, in, k, k}).uniform_(-conv_bound, conv_bound, gen);
     out["visual.class_embedding"] = normal({vw}, vscale);
     out["visual.positional_embedding"] = normal({c.vision_tokens(), vw}, vscale);
     out["visual.ln_pre.weight"] = at::ones({vw});

@@ -273,14 +273,26 @@ int64_t heads_for(int64_t width, int64_t requested, const char* tower, const std
 
 ClipConfig infer_config(const Normalised& n, const LoadOptions& options, const std::string& place) {
     ClipConfig c;
-    const Item& conv1 =
-        require(n, place, "visual.conv1.weight", 4, "[width, 3, patch, patch]", "[width, 3, patch, patch]");
+    // dcar's convolutional stem (clip.hpp), when the file has one: visual.stem.<i>.weight [C_i, C_i-1, 3, 3].
+    for (int64_t i = 0;; ++i) {
+        const auto it = n.items.find("visual.stem." + std::to_string(i) + ".weight");
+        if (it == n.items.end()) break;
+        const auto& ws = it->second.tensor.sizes();
+        const int64_t in = i ? c.stem_channels.back() : 3;
+        if (ws.size() != 4 || ws[1] != in || ws[2] != 3 || ws[3] != 3 || ws[0] < 1 || i >= 8)
+            throw_error(ErrorCode::model, place,
+                        "tensor " + it->second.source + " has shape " + shape_text(it->second.stored) + ", expected [channels, " +
+                            std::to_string(in) + ", 3, 3] (a stem of at most 8 layers)");
+        c.stem_channels.push_back(ws[0]);
+    }
+    const std::string conv1_shape = "[width, " + std::to_string(c.conv1_channels()) + ", patch, patch]";
+    const Item& conv1 = require(n, place, "visual.conv1.weight", 4, conv1_shape.c_str(), conv1_shape.c_str());
     const auto& cs = conv1.tensor.sizes();
-    if (cs[1] != 3 || cs[2] != cs[3])
+    if (cs[1] != c.conv1_channels() || cs[2] != cs[3])
         throw_error(ErrorCode::model, place,
-                    "tensor " + conv1.source + " has shape " + shape_text(cs) + ", expected [width, 3, patch, patch]");
+                    "tensor " + conv1.source + " has shape " + shape_text(cs) + ", expected " + conv1_shape);
     c.vision_width = cs[0];
-    c.patch_size = cs[3];
+    c.patch_size = cs[3] << c.stem_channels.size();
     const Item& vpos = require(n, place, "visual.positional_embedding", 2, "[tokens, width]", "[tokens, width]");
     const int64_t tokens = vpos.tensor.size(0);
     const auto grid =

@@ -71,9 +71,18 @@ class Stack(nn.Module):
 
 
 class Vision(nn.Module):
-    def __init__(self):
+    """OpenAI's ViT image tower; with `stem` (channel counts), dcar's convolutional stem first: 3 × 3 convolutions
+    of stride 2 with padding 1 and a bias, each followed by GELU, then conv1 with the kernel that is left."""
+
+    def __init__(self, stem=()):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, V_WIDTH, PATCH, stride=PATCH, bias=False)
+        layers, channels = [], 3
+        for width in stem:
+            layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.GELU()]
+            channels = width
+        self.stem = nn.Sequential(*layers)  # parameters named stem.<2i>.*: renamed to stem.<i>.* on saving
+        kernel = PATCH // 2 ** len(stem)
+        self.conv1 = nn.Conv2d(channels, V_WIDTH, kernel, stride=kernel, bias=False)
         self.class_embedding = nn.Parameter(torch.zeros(V_WIDTH))
         self.positional_embedding = nn.Parameter(torch.zeros((IMAGE // PATCH) ** 2 + 1, V_WIDTH))
         self.ln_pre = Fp32LayerNorm(V_WIDTH)
@@ -82,7 +91,7 @@ class Vision(nn.Module):
         self.proj = nn.Parameter(torch.zeros(V_WIDTH, EMBED))
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        x = self.conv1(pixels)                       # [N, W, g, g]
+        x = self.conv1(self.stem(pixels))            # [N, W, g, g]
         x = x.flatten(2).permute(0, 2, 1)            # [N, g*g, W]
         cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
         x = torch.cat([cls, x], dim=1) + self.positional_embedding.to(x.dtype)
@@ -92,9 +101,9 @@ class Vision(nn.Module):
 
 
 class TinyClip(nn.Module):
-    def __init__(self):
+    def __init__(self, stem=()):
         super().__init__()
-        self.visual = Vision()
+        self.visual = Vision(stem)
         self.transformer = Stack(T_WIDTH, T_LAYERS, T_WIDTH // 64)
         self.token_embedding = nn.Embedding(VOCAB, T_WIDTH)
         self.positional_embedding = nn.Parameter(torch.zeros(CONTEXT, T_WIDTH))
@@ -256,6 +265,21 @@ def main() -> None:
     cycle = {"base": base}
     cycle["state_dict"] = cycle
     torch.save(cycle, os.path.join(outdir, "cycle.pt"))
+    # (e) dcar's convolutional stem: the same model with a two-layer stem (16 and 32 channels) before a
+    # kernel-2 conv1, and its image features for the same pixels.
+    torch.manual_seed(0)
+    stem_model = TinyClip(stem=(16, 32)).eval()
+    randomise(stem_model)
+    stem_sd = {}
+    for k, v in stem_model.state_dict().items():
+        if k.startswith("visual.stem."):
+            _, _, index, kind = k.split(".")
+            k = f"visual.stem.{int(index) // 2}.{kind}"
+        stem_sd[k] = v.detach().clone()
+    write_safetensors(os.path.join(outdir, "tiny.stem.safetensors"), stem_sd, {"format": "pt"})
+    with torch.no_grad():
+        stem_features = stem_model.encode_image(pixels)
+    write_safetensors(os.path.join(outdir, "stem_reference.safetensors"), {"image_features": stem_features})
     with open(os.path.join(outdir, "done"), "w") as f:
         f.write("ok\n")
 

@@ -141,6 +141,43 @@ TEST(WeightsPython, EmbeddingsMatchPythonInEveryFormat) {
     std::cout << "[ tiny CLIP ] max |C++ - Python| over 6 files, both towers: " << worst << "\n";
 }
 
+// dcar's convolutional stem: sizes inferred from the file, image features equal to PyTorch's, and visual
+// prompts still reach the output (they enter after conv1, whatever made the patch tokens).
+TEST(WeightsPython, ConvolutionalStemLoadsAndMatchesPython) {
+    REQUIRE_REFERENCE();
+    const TensorMap ref = read_safetensors(reference_dir() + "reference.safetensors");
+    const TensorMap stem_ref = read_safetensors(reference_dir() + "stem_reference.safetensors");
+    const Clip model = load_clip(reference_dir() + "tiny.stem.safetensors");
+    EXPECT_EQ(model.config.stem_channels, (std::vector<int64_t>{16, 32}));
+    EXPECT_EQ(model.config.patch_size, 8);
+    EXPECT_EQ(model.config.image_resolution, 32);
+    EXPECT_EQ(model.config.describe().rfind("vit stem16-32 patch8 32px", 0), 0u) << model.config.describe();
+    const double d = max_abs_diff(encode_image(model, ref.at("pixels")), stem_ref.at("image_features"));
+    EXPECT_LT(d, 1e-5);
+    std::cout << "[ stem ] max |C++ - Python|: " << d << "\n";
+    // The plain model's features differ: the stem is used.
+    EXPECT_GT(max_abs_diff(encode_image(load_clip(reference_dir() + "tiny.safetensors"), ref.at("pixels")),
+                           stem_ref.at("image_features")), 1e-2);
+    VisualPrompts prompts;
+    prompts.layers = {at::randn({2, model.config.vision_width}), at::randn({2, model.config.vision_width})};
+    const at::Tensor prompted = encode_image(model, ref.at("pixels"), &prompts);
+    EXPECT_EQ(prompted.sizes(), stem_ref.at("image_features").sizes());
+    EXPECT_GT(max_abs_diff(prompted, stem_ref.at("image_features")), 1e-4);
+
+    // A stem layer whose input channels do not chain is refused, naming the tensor.
+    TensorMap broken = read_safetensors(reference_dir() + "tiny.stem.safetensors");
+    broken["visual.stem.1.weight"] = at::zeros({32, 8, 3, 3});
+    const std::string path = reference_dir() + "broken-stem.safetensors";
+    write_safetensors(path, broken);
+    try {
+        load_clip(path);
+        ADD_FAILURE() << "a broken stem loaded";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("visual.stem.1.weight has shape [32, 8, 3, 3], expected [channels, 16, 3, 3]"),
+                  std::string::npos) << e.what();
+    }
+}
+
 TEST(WeightsPython, HfAndOpenAiLayoutsGiveIdenticalEmbeddings) {
     REQUIRE_REFERENCE();
     const TensorMap ref = read_safetensors(reference_dir() + "reference.safetensors");
