@@ -7,8 +7,10 @@ BUILD ?= build
 OUT ?= demo-out
 SEED ?= 1
 WORLD_SEED ?= 1
-# WORLD_VERSION=1 reruns world v1 with its own backbone recipe (docs/RESULTS.md keeps its results as history).
-WORLD_VERSION ?= 2
+# WORLD_VERSION selects the world (docs/WORLD.md) and its backbone recipe. The demo stays on world v1 until
+# v2's backbone is frozen and committed (docs/RESULTS.md, "World v2"); WORLD_VERSION=2 runs v2 with a backbone
+# pretrained in the run (about 15 minutes on 2 cores).
+WORLD_VERSION ?= 1
 WORLD_OPTIONS ?=
 EPOCHS ?= 8
 ifeq ($(WORLD_VERSION),1)

@@ -35,6 +35,39 @@ M=full/clip.safetensors
 # negatives, the token table, and --explain.
 dcar-mine-negatives --quiet --layout as-is --image-root "$T" -o mined.jsonl train.json
 expect_status 0 dcar-weigh -m $M -o table.safetensors "${common[@]}" train.json
+
+# demo/export_backbone.py: fp16, and exactly the token rows pretraining never updated set to zero. The rows it
+# keeps are the captions' tokens (their ids from dcar-weigh --explain) and SOT/EOT; the export embeds the
+# captions as the fp32 model does, to fp16 precision.
+last_state=$(ls full/state-epoch-*.safetensors | tail -1)
+/usr/bin/python3 "$SRC/demo/export_backbone.py" $M "$last_state" export.safetensors > export.log || fail "export_backbone.py"
+for c in $(seq 0 5); do
+  for name in zorblat quindle mervish; do
+    dcar-weigh --explain "This is a $name. It looks $(echo dark bright plain | cut -d' ' -f$((c % 3 + 1)))." --table table.safetensors | tail -n +2 | cut -f3
+  done
+done | sort -u > caption_ids.txt
+[ -s caption_ids.txt ] || fail "no token ids from dcar-weigh --explain"
+expect_status 0 dcar-embed -m export.safetensors --text --manifest train.json --quiet -o zs16.dcs
+dcar-cat -F npy -o zs16.npy zs16.dcs
+dcar-cat -F npy -o zs32.npy zs.dcs
+/usr/bin/python3 - <<'PY' || fail "export_backbone.py: $(cat export.log)"
+import json, struct
+import numpy as np
+with open("export.safetensors", "rb") as f:
+    header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    data = f.read()
+entry = header["token_embedding.weight"]
+assert all(e["dtype"] == "F16" for k, e in header.items() if k != "__metadata__")
+begin, end = entry["data_offsets"]
+rows = np.frombuffer(data[begin:end], dtype=np.float16).reshape(entry["shape"])
+kept = set(np.flatnonzero(np.abs(rows).sum(axis=1) > 0))
+ids = {int(line) for line in open("caption_ids.txt")}
+assert ids <= kept, sorted(ids - kept)
+assert kept <= ids | {49406, 49407, 0}, sorted(kept - ids)
+a, b = np.load("zs16.npy"), np.load("zs32.npy")
+assert np.min(np.sum(a * b, axis=1)) > 0.99, np.min(np.sum(a * b, axis=1))
+PY
+
 expect_status 0 dcar-weigh --explain "This is a zorblat. It looks dark." --table table.safetensors
 [ "$(head -1 out)" = "$(printf 'position\ttoken\tid\ttable\tweight')" ] || fail "explain header: $(head -1 out)"
 [ "$(wc -l < out)" = 12 ] || fail "explain rows: $(cat out)"
