@@ -18,9 +18,9 @@ PRETRAIN_EPOCHS ?= 4
 PRETRAIN_OPTIONS ?=
 BACKBONE ?= image=64,patch=8,width=192,layers=4,text-width=192,text-layers=4,embed=128
 else
-PRETRAIN_EPOCHS ?= 3
-PRETRAIN_OPTIONS ?= --hard-batches
-BACKBONE ?= image=96,patch=12,width=192,layers=4,text-width=192,text-layers=4,embed=128
+PRETRAIN_EPOCHS ?= 9
+PRETRAIN_OPTIONS ?=
+BACKBONE ?= image=96,patch=12,width=192,layers=4,text-width=192,text-layers=4,embed=128,stem=2
 endif
 METHODS ?= zeroshot coop maple dcar
 THREADS ?= $(shell nproc)

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
         ("mention-nuisance", cli::po::value<double>()->value_name("P")->default_value(defaults.mention_nuisance, "0.5"), "train/test captions: probability of naming each nuisance attribute")
         ("filler", cli::po::value<int>()->value_name("N")->default_value(defaults.filler), "train/test captions: filler sentences each (v2, 0..16; v1: 0)")
         ("pretrain-mention-class", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_class, "1"), "pretraining captions: the same for class attributes (v1: 0.75)")
-        ("pretrain-mention-nuisance", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_nuisance, "0.5"), "pretraining captions: the same for nuisance attributes")
+        ("pretrain-mention-nuisance", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_nuisance, "0.2"), "pretraining captions: the same for nuisance attributes (v1: 0.5)")
         ("pretrain-mention-name", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_name, "0.5"), "pretraining captions of novel classes: probability of naming the class (v2; v1: 0)")
         ("quality", cli::po::value<int>()->value_name("Q")->default_value(defaults.quality), "JPEG quality (1..100)")
         ("force", "replace a world made with other options in OUT, or write into a non-empty OUT");

@@ -322,6 +322,7 @@ WorldConfig defaults_of_version(int version) {
         c.pretrain_per_novel = 0;
         c.filler = 0;
         c.pretrain_mention_class = 0.75;
+        c.pretrain_mention_nuisance = 0.5;
         c.pretrain_mention_name = 0;
     }
     return c;

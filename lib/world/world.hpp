@@ -146,7 +146,7 @@ struct WorldConfig {
     double mention_nuisance = 0.5;
     int filler = 3;  // v2: filler sentences per downstream caption (0 in v1)
     double pretrain_mention_class = 1.0;
-    double pretrain_mention_nuisance = 0.5;
+    double pretrain_mention_nuisance = 0.2;
     double pretrain_mention_name = 0.5;  // v2: chance that a novel class's pretraining caption names it
     int quality = 90;  // JPEG
 };
