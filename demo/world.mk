@@ -49,10 +49,39 @@ $(W)/world.json:
 	$(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) $(WORLD_OPTIONS) --threads $(THREADS) $(W)
 $(TRAIN) $(TEST) $(W)/pretrain.json: $(W)/world.json
 
+# The backbone. World v1's is pretrained in the run (6 minutes). A world v2 backbone committed for this world
+# (demo/backbone/, docs/RESULTS.md "World v2") is used as it is; PRETRAIN=1, or no committed file for this
+# WORLD_VERSION and WORLD_SEED, pretrains one here with the same recipe (`make -f demo/world.mk
+# WORLD_VERSION=2 PRETRAIN=1 OUT=DIR backbone-check` also compares it with the committed one).
+COMMITTED_BACKBONE := $(DCAR_SOURCE)/demo/backbone/world$(WORLD_VERSION)-seed$(WORLD_SEED).safetensors.zst
+USE_COMMITTED := $(if $(PRETRAIN),,$(wildcard $(COMMITTED_BACKBONE)))
+PRETRAIN_RUN := $(OUT)/backbone/run
+ifneq ($(USE_COMMITTED),)
+$(M): $(COMMITTED_BACKBONE) $(W)/world.json
+	@echo "== the committed backbone ($(notdir $<))"
+	@mkdir -p $(@D)
+	zstd -d -q -f -o $@ $<
+else ifeq ($(WORLD_VERSION),1)
 $(M): $(W)/world.json
 	@echo "== pretraining the backbone (dcar-tune --method full)"
 	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(W) --resume -o $(OUT)/backbone $(W)/pretrain.json
+else
+# World v2: pretrained into backbone/run (a killed run resumes), then exported as the committed file is made
+# (demo/export_backbone.py: fp16, untrained token rows zeroed); the step log is kept beside it.
+$(M): $(W)/world.json
+	@echo "== pretraining the backbone (dcar-tune --method full, $(PRETRAIN_EPOCHS) epochs)"
+	@mkdir -p $(PRETRAIN_RUN)
+	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
+	  --layout as-is --image-root $(W) --resume --step-log $(PRETRAIN_RUN)/steps.jsonl -o $(PRETRAIN_RUN) $(W)/pretrain.json
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/export_backbone.py $(PRETRAIN_RUN)/clip.safetensors \
+	  $$(ls $(PRETRAIN_RUN)/state-epoch-*.safetensors | tail -1) $@
+endif
+
+# A pretrained-here backbone against the committed one: the gate probes and zero-shot Recall@K within 1 point.
+.PHONY: backbone-check
+backbone-check: $(RUN)/summary.json
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/compare_backbones.py $(basename $(basename $(COMMITTED_BACKBONE))).summary.json $<
 
 # Which of the world's attributes each method's embeddings encode (demo/probe.py; not part of `all`):
 #   make -f demo/world.mk probe

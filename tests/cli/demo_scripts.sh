@@ -195,3 +195,18 @@ PY
 else
   echo "demo_scripts: class_token.py not checked (no dcar-embed or no python3-torch)"
 fi
+
+# demo/compare_backbones.py: every probe and zero-shot figure within 1 point passes; one 1.5 points off fails.
+/usr/bin/python3 - <<'PY'
+import json
+def summary(shift_rim, shift_r1):
+    return {"gates": {"G1": {"probes": {"rim": {"images": 91.0 + shift_rim, "class-token": 92.0, "captions": None, "majority": 25}}}},
+            "methods": {"zeroshot": {"mean": {"i2t": {"R@1": 10.0 + shift_r1, "R@5": 30.0}, "t2i": {"R@1": 8.0, "R@5": 25.0}}}}}
+json.dump(summary(0, 0), open("committed.json", "w"))
+json.dump(summary(-0.9, 0.8), open("close.json", "w"))
+json.dump(summary(0, 1.5), open("far.json", "w"))
+PY
+/usr/bin/python3 "$SRC/demo/compare_backbones.py" committed.json close.json > close.tsv 2> close.err || fail "compare_backbones: within 1 point refused: $(cat close.err)"
+[ "$(grep -c . close.tsv)" = 6 ] || fail "compare_backbones: $(cat close.tsv)"
+if /usr/bin/python3 "$SRC/demo/compare_backbones.py" committed.json far.json > far.tsv 2> far.err; then fail "compare_backbones: 1.5 points passed"; fi
+grep -q "zeroshot i2t R@1	10.0	11.5	+1.5" far.tsv || fail "compare_backbones: $(cat far.tsv)"
