@@ -13,7 +13,7 @@ _dcar_index_add_options='-o --output --ids --strict'
 _dcar_index_merge_options='-o --output'
 _dcar_index_info_options='--json'
 _dcar_query_options='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output'
-_dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --json --per-class --plot --chunk-size -o --output --strict'
+_dcar_score_options='--images --texts --manifest --by-label -k --recall-at --dataset --model --pretrained --language --json --per-class --plot --chunk-size -o --output --strict'
 _dcar_embed_options='-m --model --folder --manifest --text --image-root --layout -F --format --ids-out --store --no-normalize --device --dtype -b --batch --decode-threads --vision-heads --text-heads --vocab --no-truncate --max-pixels --no-shrink-on-load --rejects --on-error --shard --resume --part-size --prompts --token-weights -o --output --force'
 _dcar_world_options='--world-version --seed --size --families --base-per-family --novel-per-family --pretrain-per-class --pretrain-per-novel --train-per-class --test-per-class --mention-class --mention-nuisance --filler --pretrain-mention-class --pretrain-mention-nuisance --pretrain-mention-name --quality --force'
 _dcar_index_commands='build add merge info help'
@@ -25,7 +25,7 @@ _dcar_index_add_valued='-o --output --ids -t --threads'
 _dcar_index_merge_valued='-o --output -t --threads'
 _dcar_index_info_valued='-t --threads'
 _dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output -t --threads'
-_dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --plot --chunk-size -o --output -t --threads'
+_dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --pretrained --language --plot --chunk-size -o --output -t --threads'
 _dcar_negatives_options='--swaps --attributes --attribute-swaps --attribute-lexicon --hard-swap-p --hard-pool --class-embeddings --alpha --keep-released --shots --val-fraction --val-output --seed --image-root --layout --strict -o --output'
 _dcar_negatives_valued='--swaps --attributes --attribute-swaps --attribute-lexicon --hard-swap-p --hard-pool --class-embeddings --alpha --shots --val-fraction --val-output --seed --image-root --layout -o --output -t --threads'
 _dcar_world_valued='--world-version --seed --size --families --base-per-family --novel-per-family --pretrain-per-class --pretrain-per-novel --train-per-class --test-per-class --mention-class --mention-nuisance --filler --pretrain-mention-class --pretrain-mention-nuisance --pretrain-mention-name --quality -t --threads'
@@ -170,7 +170,7 @@ _dcar() {
             dcar-world::--size) _dcar_words 32 64 96 128 ;;
             dcar-world::*) COMPREPLY=() ;;  # counts, probabilities, the seed
             *:-t | *:--threads | *:-k | *:--nprobe | *:--ef | *:--chunk | *:--chunk-size | *:--train-sample | *:--seed | \
-                *:--dataset | *:--model)
+                *:--dataset | *:--model | *:--pretrained | *:--language)
                 COMPREPLY=() ;;  # a number or a name: nothing to offer
             *) _dcar_files ;;    # --output, --ids, --index, --gallery, --images, --manifest, ...
         esac

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
          "recall cut-offs")
         ("dataset", cli::po::value<std::string>()->value_name("NAME")->default_value(""), "dataset name for the report")
         ("model", cli::po::value<std::string>()->value_name("NAME")->default_value(""), "model name for the report (default: the inputs' model fingerprint)")
+        ("pretrained", cli::po::value<std::string>()->value_name("TAG")->default_value(""), "weights tag for the JSON record, as CLIP_benchmark's (default: the model fingerprint)")
+        ("language", cli::po::value<std::string>()->value_name("CODE")->default_value("en"), "caption language for the JSON record")
         ("json", "print one JSON record (CLIP_benchmark's keys plus dcar's)")
         ("per-class", "add per-class recall to the table")
         ("plot", cli::po::value<std::string>()->value_name("FILE"), "write Recall@K curves as SVG")
@@ -53,6 +55,8 @@ int main(int argc, char** argv) {
         config.ks = metrics::parse_ks(a["recall-at"].as<std::vector<std::string>>());
         config.dataset = a["dataset"].as<std::string>();
         config.model = a["model"].as<std::string>();
+        config.pretrained = a["pretrained"].as<std::string>();
+        config.language = a["language"].as<std::string>();
         config.chunk_rows = size_t(a["chunk-size"].as<int>());
         std::vector<std::string> inputs = stream::files_read({config.images_path, config.texts_path}, {});
         inputs.push_back(config.manifest_path);

@@ -125,8 +125,10 @@ std::string format_json(const ScoreResult& r) {
     Json record = {
         {"dataset", r.dataset},
         {"model", r.model},
+        {"pretrained", r.pretrained},
         {"task", "zeroshot_retrieval"},
         {"metrics", metrics},
+        {"language", r.language},
         {"counts",
          {{"images", r.images},
           {"texts", r.texts},

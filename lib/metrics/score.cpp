@@ -111,6 +111,8 @@ ScoreResult score_batches(stream::Batch images, stream::Batch texts, const Groun
     result.ks = check_ks(config.ks);
     result.dataset = config.dataset;
     result.model = config.model;
+    result.pretrained = config.pretrained;
+    result.language = config.language;
     compact_rows(images, gt.image_rows);
     compact_rows(texts, gt.text_rows);
 
@@ -198,7 +200,9 @@ ScoreResult score(const ScoreConfig& config, const Log& log) {
         throw_error(ErrorCode::mismatch, text_name, "model " + th.model + " does not match " + image_name + " (model " + ih.model + ")");
 
     ScoreConfig resolved = config;
-    if (resolved.model.empty()) resolved.model = !ih.model.empty() ? ih.model : !th.model.empty() ? th.model : "unknown";
+    const std::string fingerprint = !ih.model.empty() ? ih.model : !th.model.empty() ? th.model : "unknown";
+    if (resolved.model.empty()) resolved.model = fingerprint;
+    if (resolved.pretrained.empty()) resolved.pretrained = fingerprint;
 
     manifest::Manifest manifest;
     if (config.ground_truth == GroundTruthSource::manifest) {

@@ -23,6 +23,8 @@ struct ScoreConfig {
     std::vector<int> ks = {1, 5, 10};  // recall cut-offs, each > 0
     std::string dataset;        // a name for reports ("" = none)
     std::string model;          // "" = the images' model fingerprint, else the captions', else "unknown"
+    std::string pretrained;     // CLIP_benchmark's weights tag ("" = the inputs' model fingerprint, else "unknown")
+    std::string language = "en";  // CLIP_benchmark's caption language
     size_t chunk_rows = 1024;   // queries scored per sgemm block (memory: chunk_rows × gallery floats)
     int curve_max = 50;         // the recall curve runs to max(curve_max, largest K)
 };
@@ -35,7 +37,7 @@ struct ClassMetrics {
 };
 
 struct ScoreResult {
-    std::string dataset, model;
+    std::string dataset, model, pretrained, language;
     std::vector<int> ks;
     DirectionMetrics i2t, t2i;
     std::vector<ClassMetrics> per_class;  // sorted by name; empty when no image has a class

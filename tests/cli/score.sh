@@ -37,7 +37,7 @@ diff want out || fail "table differs"
 [ ! -s err ] || fail "stderr with -q: $(cat err)"
 
 # JSON: one record; values checked numerically. -k takes a list and may repeat.
-expect_status 0 dcar-score --images img.npy --texts txt.npy --json -k 2 -k 1,5 --dataset toy --model clip --plot curves.svg
+expect_status 0 dcar-score --images img.npy --texts txt.npy --json -k 2 -k 1,5 --dataset toy --model clip --pretrained laion2b --language de --plot curves.svg
 [ "$(wc -l <out)" = 1 ] || fail "JSON is not one line"
 /usr/bin/python3 - out <<'PY' || fail "JSON values"
 import json, sys
@@ -46,6 +46,8 @@ m = r["metrics"]
 def near(a, b): return abs(a - b) < 1e-12
 checks = [
     r["dataset"] == "toy", r["model"] == "clip", r["task"] == "zeroshot_retrieval",
+    r["pretrained"] == "laion2b", r["language"] == "de",
+    list(r)[:6] == ["dataset", "model", "pretrained", "task", "metrics", "language"],  # CLIP_benchmark's keys
     near(m["image_retrieval_recall@1"], 2 / 3), near(m["text_retrieval_recall@1"], 1 / 3),
     near(m["image_retrieval_recall@2"], 1), near(m["text_retrieval_recall@5"], 1),
     near(m["t2i_recall_pessimistic@1"], 1 / 3), near(m["i2t_mean_rank"], 5 / 3), m["i2t_median_rank"] == 2,
