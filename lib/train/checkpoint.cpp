@@ -59,7 +59,7 @@ InferencePrompts load_inference_prompts(const std::string& path, const model::Cl
         throw_error(ErrorCode::mismatch, path, "was trained on backbone " + info.fingerprint + ", this model is " +
                                                    (model.fingerprint.empty() ? std::string("unknown") : model.fingerprint));
     const auto tensors = model::read_safetensors(info.state_file);
-    InferencePrompts out{PromptSet::from_tensors(tensors, info.prompts, model), std::nullopt, info.dtr, path};
+    InferencePrompts out{PromptSet::from_tensors(tensors, info.prompts, model, info.state_file), std::nullopt, info.dtr, path};
     for (auto& [name, t] : out.prompts.named_tensors()) t->requires_grad_(false);
     out.prompts.to(model.device());
     if (info.dtr_infer == "table") out.table = WeightTable::from_tensors(tensors, info.state_file);

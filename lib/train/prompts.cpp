@@ -33,12 +33,13 @@ std::string shape_text(at::IntArrayRef shape) {
     return s + "]";
 }
 
-at::Tensor take(const model::TensorMap& tensors, const std::string& name, std::vector<int64_t> shape) {
+at::Tensor take(const model::TensorMap& tensors, const std::string& name, std::vector<int64_t> shape,
+                const std::string& place) {
     const auto it = tensors.find(name);
-    if (it == tensors.end()) throw Error(ErrorCode::model, "the checkpoint has no tensor " + name);
+    if (it == tensors.end()) throw_error(ErrorCode::model, place, "has no tensor " + name);
     if (it->second.sizes() != at::IntArrayRef(shape))
-        throw Error(ErrorCode::model, "tensor " + name + " has shape " + shape_text(it->second.sizes()) +
-                                          ", this model needs " + shape_text(shape));
+        throw_error(ErrorCode::model, place, "tensor " + name + " has shape " + shape_text(it->second.sizes()) +
+                                                 ", this model needs " + shape_text(shape));
     return it->second.to(at::kFloat).contiguous().clone();
 }
 
@@ -105,18 +106,19 @@ PromptSet PromptSet::create(const model::Clip& model, const PromptConfig& config
     return p;
 }
 
-PromptSet PromptSet::from_tensors(const model::TensorMap& tensors, const PromptConfig& config, const model::Clip& model) {
+PromptSet PromptSet::from_tensors(const model::TensorMap& tensors, const PromptConfig& config, const model::Clip& model,
+                                  const std::string& place) {
     const int64_t k = config.length, wt = model.config.text_width, wv = model.config.vision_width;
     PromptSet p;
     p.config = config;
     for (int64_t l = 0; l < config.depth; ++l) {
         const std::string i = std::to_string(l);
-        if (config.text) p.text.push_back(take(tensors, "prompt.text." + i, {k, wt}));
+        if (config.text) p.text.push_back(take(tensors, "prompt.text." + i, {k, wt}, place));
         if (config.visual == VisualMode::coupled) {
-            p.couple_weight.push_back(take(tensors, "prompt.couple." + i + ".weight", {wv, wt}));
-            p.couple_bias.push_back(take(tensors, "prompt.couple." + i + ".bias", {wv}));
+            p.couple_weight.push_back(take(tensors, "prompt.couple." + i + ".weight", {wv, wt}, place));
+            p.couple_bias.push_back(take(tensors, "prompt.couple." + i + ".bias", {wv}, place));
         } else if (config.visual == VisualMode::independent) {
-            p.visual.push_back(take(tensors, "prompt.visual." + i, {k, wv}));
+            p.visual.push_back(take(tensors, "prompt.visual." + i, {k, wv}, place));
         }
     }
     for (auto& [name, t] : p.named_tensors()) t->requires_grad_(true);
@@ -171,12 +173,12 @@ Caa Caa::create(int64_t embed_dim, const CaaConfig& config, uint64_t seed) {
     return c;
 }
 
-Caa Caa::from_tensors(const model::TensorMap& tensors, const CaaConfig& config, int64_t embed_dim) {
+Caa Caa::from_tensors(const model::TensorMap& tensors, const CaaConfig& config, int64_t embed_dim, const std::string& place) {
     Caa c;
     c.config = config;
     if (config.identity) return c;
-    c.down = take(tensors, "caa.down", {config.hidden, embed_dim}).requires_grad_(true);
-    c.up = take(tensors, "caa.up", {embed_dim, config.hidden}).requires_grad_(true);
+    c.down = take(tensors, "caa.down", {config.hidden, embed_dim}, place).requires_grad_(true);
+    c.up = take(tensors, "caa.up", {embed_dim, config.hidden}, place).requires_grad_(true);
     return c;
 }
 

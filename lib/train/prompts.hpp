@@ -53,7 +53,9 @@ struct PromptSet {
     static PromptSet create(const model::Clip& model, const PromptConfig& config, const model::Tokenizer* tokenizer,
                             uint64_t seed);
     // From saved tensors (names above); throws dcar::Error(model) when one is missing or mis-shaped for model.
-    static PromptSet from_tensors(const model::TensorMap& tensors, const PromptConfig& config, const model::Clip& model);
+    // `place` (the state file) names the file in errors: a missing or mis-shaped tensor is dcar::Error(model).
+    static PromptSet from_tensors(const model::TensorMap& tensors, const PromptConfig& config, const model::Clip& model,
+                                  const std::string& place);
 
     model::TextPrompts text_prompts() const;      // empty when there are no text prompts
     model::VisualPrompts visual_prompts() const;  // computed through the coupling when coupled
@@ -75,7 +77,8 @@ struct Caa {
     at::Tensor down, up;  // [hidden, E], [E, hidden]; undefined when identity
 
     static Caa create(int64_t embed_dim, const CaaConfig& config, uint64_t seed);  // nn.Linear's uniform init
-    static Caa from_tensors(const model::TensorMap& tensors, const CaaConfig& config, int64_t embed_dim);
+    static Caa from_tensors(const model::TensorMap& tensors, const CaaConfig& config, int64_t embed_dim,
+                            const std::string& place);
     // h [N, E] (any float dtype) → L2-normalised [N, E] in fp32.
     at::Tensor forward(const at::Tensor& h) const;
 

@@ -564,12 +564,12 @@ TuneSummary Trainer::run() {
             log_.info("prompt depth " + std::to_string(prompt_config_.depth) + " cut to the towers' " + std::to_string(layers) + " layers");
             prompt_config_.depth = layers;
         }
-        prompts_ = std::make_unique<PromptSet>(resume ? PromptSet::from_tensors(state, prompt_config_, model_)
+        prompts_ = std::make_unique<PromptSet>(resume ? PromptSet::from_tensors(state, prompt_config_, model_, resume->state_file)
                                                       : PromptSet::create(model_, prompt_config_, tokenizer_.get(), config_.seed));
         prompts_->to(device_);
     }
     if (config_.objective.lambda > 0) {
-        caa_ = std::make_unique<Caa>(resume ? Caa::from_tensors(state, config_.caa, model_.config.embed_dim)
+        caa_ = std::make_unique<Caa>(resume ? Caa::from_tensors(state, config_.caa, model_.config.embed_dim, resume->state_file)
                                             : Caa::create(model_.config.embed_dim, config_.caa, stream_seed(config_.seed, 0xcaa)));
         caa_->to(device_);
     }

@@ -104,6 +104,31 @@ expect_status 1 dcar-embed --quiet -m other/clip.safetensors --prompts whole --t
 expect_err_line "was trained on backbone"
 expect_status 2 dcar-embed -m $M --prompts full --text --manifest train.json -o x.dcs
 grep -q "holds a whole model (--method full), not prompts" err || fail "$(cat err)"
+# A state file whose prompt has the wrong shape: the error names the file and the tensor.
+cp -r whole broken
+/usr/bin/python3 - broken/state-epoch-0004.safetensors <<'PY'
+import json, struct, sys
+path = sys.argv[1]
+with open(path, "rb") as f:
+    header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    data = f.read()
+blob, offset = b"", 0
+for name, entry in sorted(((n, e) for n, e in header.items() if n != "__metadata__"), key=lambda x: x[1]["data_offsets"][0]):
+    begin, end = entry["data_offsets"]
+    raw = data[begin:end]
+    if name == "prompt.text.0":  # one row fewer
+        raw = raw[: len(raw) - len(raw) // entry["shape"][0]]
+        entry["shape"][0] -= 1
+    entry["data_offsets"] = [offset, offset + len(raw)]
+    blob += raw
+    offset += len(raw)
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+with open(path, "wb") as f:
+    f.write(struct.pack("<Q", len(text)) + text + blob)
+PY
+dcar-embed -m $M --prompts broken --quiet --text --manifest train.json -o x.dcs 2> err && fail "a mis-shaped prompt loaded"
+grep -q "broken/state-epoch-0004.safetensors: tensor prompt.text.0 has shape" err || fail "mis-shaped prompt: $(cat err)"
 
 # A corrupt image: reported and left out by dcar-tune (exit 0) and dcar-weigh (exit 3).
 echo "not a jpeg" > img/zorblat/5.jpg
