@@ -11,7 +11,10 @@ bool same_file(const std::string& a, const std::string& b);
 
 // Throws dcar::Error(usage) "PATH: is both an input and the output" when an output is one of the inputs (by
 // same_file). Only outputs that are existing regular files can clash: "-", empty names, new files, devices
-// and FIFOs (written in place, never replaced) are skipped.
+// and FIFOs (written in place, never replaced) are skipped. Also throws "PATH: is named by two outputs" when
+// two outputs are one file (same_file, or, for files not there yet, the same name in the same directory; a
+// device such as /dev/null may take several), and "two outputs go to standard output" when two are "-".
+// Empty names are unused outputs.
 void refuse_output_over_input(const std::vector<std::string>& inputs, const std::vector<std::string>& outputs);
 
 }  // namespace dcar::io

@@ -42,6 +42,25 @@ refused link.dcs dcar-score --images a.npy --texts in.dcs --plot link.dcs
 refused m.jsonl dcar-mine-negatives -o m.jsonl m.jsonl
 refused m.jsonl dcar-mine-negatives --val-fraction 0.5 --val-output m.jsonl -o n.jsonl m.jsonl
 
+# Two outputs of one tool that are one file: refused before any work, whether the file is there or not, and
+# however it is named; a device may take both.
+twice() {
+  local file=$1; shift
+  expect_status 2 "$@"
+  head -1 "$T/err" | grep -qF -- "$file: is named by two outputs" || fail "'$*': stderr was $(cat "$T/err")"
+  ls -A | grep -q '\.tmp\.' && fail "'$*' left a temporary"
+  true
+}
+twice r.svg dcar-score --images a.npy --texts b.npy -o r.svg --plot r.svg
+twice r.svg dcar-score --images a.npy --texts b.npy -o ./r.svg --plot r.svg
+[ ! -e r.svg ] || fail "a refused run wrote r.svg"
+touch r.json && ln -s r.json r-link.json
+twice r-link.json dcar-score --images a.npy --texts b.npy -o r.json --plot r-link.json
+twice v.jsonl dcar-mine-negatives --val-fraction 0.5 --val-output v.jsonl -o v.jsonl m.jsonl
+twice c.npy dcar-cat --format npy --ids-out c.npy -o c.npy a.npy
+expect_status 1 dcar-score --images a.npy --texts b.npy -o /dev/null --plot /dev/null  # past the check: no pairs
+grep -q "no image-caption pairs" err || fail "/dev/null twice: $(cat err)"
+
 # Writing an index over itself is what add does in place; merging into one of the shards keeps every row.
 expect_status 0 dcar-index add -q x.dci -o x.dci b.npy
 [ "$(dcar-index info x.dci | awk -F'\t' '$1 == "count" { print $2 }')" = 800 ] || fail "add -o INDEX INDEX"
