@@ -48,8 +48,19 @@ public:
     }
 
 private:
-    [[noreturn]] void fail(const std::string& message) const {
-        throw_error(ErrorCode::format, source_->name(), "byte " + std::to_string(frame_start_) + ": " + message);
+    // Errors about what the stream says name the frame its bytes came from; errors of zstd itself, the frame
+    // being decoded.
+    [[noreturn]] void fail(const std::string& message) const { fail_at(content_frame_, message); }
+    [[noreturn]] void fail_at(uint64_t offset, const std::string& message) const {
+        throw_error(ErrorCode::format, source_->name(), "byte " + std::to_string(offset) + ": " + message);
+    }
+
+    // The compressed offset of the frame that decoded pending_[pos].
+    uint64_t frame_of(size_t pos) const {
+        uint64_t frame = frame_start_;
+        for (const auto& [first, offset] : origins_)
+            if (first <= pos) frame = offset;
+        return frame;
     }
 
     // Makes n unread decompressed bytes available; false if the input ends first (at a frame boundary).
@@ -57,13 +68,15 @@ private:
         while (pending_.size() - pending_pos_ < n) {
             if (pending_pos_ > 0) {
                 pending_.erase(pending_.begin(), pending_.begin() + long(pending_pos_));
+                for (auto& origin : origins_) origin.first = origin.first > pending_pos_ ? origin.first - pending_pos_ : 0;
+                while (origins_.size() > 1 && origins_[1].first == 0) origins_.erase(origins_.begin());
                 pending_pos_ = 0;
             }
             if (in_.pos == in_.size) {
                 input_base_ += in_.size;
                 in_ = {input_.data(), source_->read(input_.data(), input_.size()), 0};
                 if (in_.size == 0) {
-                    if (in_frame_) fail("truncated zstd frame");
+                    if (in_frame_) fail_at(frame_start_, "truncated zstd frame");
                     return false;
                 }
             }
@@ -73,7 +86,9 @@ private:
             ZSTD_outBuffer out = {pending_.data() + old, room, 0};
             const size_t ret = ZSTD_decompressStream(dctx_.get(), &out, &in_);
             pending_.resize(old + out.pos);
-            if (ZSTD_isError(ret)) fail(std::string("not a valid zstd frame: ") + ZSTD_getErrorName(ret));
+            if (ZSTD_isError(ret)) fail_at(frame_start_, std::string("not a valid zstd frame: ") + ZSTD_getErrorName(ret));
+            if (out.pos > 0 && (origins_.empty() || origins_.back().second != frame_start_))
+                origins_.emplace_back(old, frame_start_);
             if (ret == 0) {
                 frame_start_ = input_base_ + in_.pos;
                 in_frame_ = false;
@@ -86,6 +101,7 @@ private:
 
     const char* take(size_t n, const char* what) {
         if (!fill(n)) fail(std::string("truncated stream: input ends inside ") + what);
+        content_frame_ = frame_of(pending_pos_);
         const char* p = pending_.data() + pending_pos_;
         pending_pos_ += n;
         return p;
@@ -93,6 +109,7 @@ private:
 
     void read_segment_header(bool first) {
         const char* magic = take(sizeof stream_magic, "the stream header");
+        const uint64_t header_frame = content_frame_;
         if (std::memcmp(magic, stream_magic, sizeof stream_magic) != 0)
             fail(first ? "not a dcar embedding stream (bad magic)" : "unexpected data after the end marker");
         const uint32_t version = get_u32(take(4, "the stream header"));
@@ -102,7 +119,8 @@ private:
         const uint32_t length = get_u32(take(4, "the stream header"));
         if (length > max_header_json) fail("header of " + std::to_string(length) + " bytes is too large");
         const char* json = take(length, "the stream header");
-        Header h = Header::from_json(std::string(json, length), source_->name() + ": byte " + std::to_string(frame_start_));
+        content_frame_ = header_frame;
+        Header h = Header::from_json(std::string(json, length), source_->name() + ": byte " + std::to_string(header_frame));
         if (first) {
             header_ = h;
             reference_ = h;
@@ -110,7 +128,7 @@ private:
             const std::string why = incompatibility(reference_, h);
             if (!why.empty()) {
                 throw_error(ErrorCode::mismatch, source_->name(),
-                            "byte " + std::to_string(frame_start_) + ": concatenated stream does not match the first: " + why);
+                            "byte " + std::to_string(header_frame) + ": concatenated stream does not match the first: " + why);
             }
             adopt_known_fields(reference_, h);
         }
@@ -176,6 +194,8 @@ private:
     bool in_frame_ = false;
     std::vector<char> pending_;
     size_t pending_pos_ = 0;
+    std::vector<std::pair<size_t, uint64_t>> origins_;  // (first index in pending_, frame offset), ascending
+    uint64_t content_frame_ = 0;  // the frame of the bytes taken last
 
     Header header_;
     Header reference_;  // what later segments must match: the first header plus what later ones told us

@@ -25,7 +25,7 @@ cat a.dcs a.dcs | dcar-cat -c - >/dev/null   # stdin works
 dcar-cat --format dcs -o c.dcs c.npy
 cat a.dcs c.dcs > ac.dcs
 expect_status 1 dcar-cat -c ac.dcs
-expect_err_line "dcar-cat: ac.dcs: byte "
+expect_err_line "dcar-cat: ac.dcs: byte $(stat -c %s a.dcs): "  # the offset of c.dcs's header, where it starts
 grep -qF "dimension 12 where 16 was expected" err || fail "mismatch message"
 expect_status 1 dcar-cat -c a.dcs c.dcs
 expect_err_line "c.dcs: does not match the inputs before it: dimension 12 where 16 was expected"

@@ -2,9 +2,13 @@
 // must fail with an error naming the input and a byte offset — never a crash, never a short read.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zstd.h>
+
+#include <cstring>
 
 #include "core/error.hpp"
 #include "core/half.hpp"
+#include "stream/writer.hpp"
 #include "test_util.hpp"
 
 using namespace dcar;
@@ -100,6 +104,38 @@ TEST(Stream, GarbageAndEmptyInputAreNamed) {
     EXPECT_THAT(read_error(""), HasSubstr("empty input"));
     const std::string bytes = test::stream_bytes(test::random_batch(4, 8, 9), test::header_for(8));
     EXPECT_THAT(read_error(bytes + "trailing junk"), HasSubstr("not a valid zstd frame"));
+}
+
+// An error in a header names the offset of the frame that holds it (here the first, at byte 0), not of the
+// frame after it.
+TEST(Stream, HeaderErrorsNameTheHeadersFrame) {
+    const std::string good = test::stream_bytes(test::random_batch(4, 8, 9), test::header_for(8));
+    const size_t first = ZSTD_findFrameCompressedSize(good.data(), good.size());
+    ASSERT_FALSE(ZSTD_isError(first));
+    ASSERT_LT(first, good.size());
+    std::string raw(1 << 16, '\0');
+    const size_t got = ZSTD_decompress(raw.data(), raw.size(), good.data(), first);
+    ASSERT_FALSE(ZSTD_isError(got));
+    raw.resize(got);
+    // magic, version, JSON length, JSON: make the dimension 8.5.
+    const size_t at = sizeof stream::stream_magic + 8;
+    uint32_t length = 0;
+    std::memcpy(&length, raw.data() + sizeof stream::stream_magic + 4, 4);
+    std::string json = raw.substr(at, length);
+    const size_t dim = json.find("\"dim\":");
+    ASSERT_NE(dim, std::string::npos) << json;
+    json.insert(json.find_first_of(",}", dim), ".5");
+    const uint32_t new_length = uint32_t(json.size());
+    std::string header = raw.substr(0, sizeof stream::stream_magic + 4);
+    header.append(reinterpret_cast<const char*>(&new_length), 4);
+    header += json + raw.substr(at + length);
+    std::string frame(ZSTD_compressBound(header.size()), '\0');
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);  // as the writer's frames
+    frame.resize(ZSTD_compress2(cctx, frame.data(), frame.size(), header.data(), header.size()));
+    ZSTD_freeCCtx(cctx);
+    const std::string message = read_error(frame + good.substr(first));
+    EXPECT_THAT(message, HasSubstr("byte 0: header: dimension 8.5 is not a whole number")) << message;
 }
 
 TEST(Stream, WriterRejectsIdsThatWouldBreakTextOutputs) {
