@@ -2,14 +2,36 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "core/error.hpp"
+#include "core/fnv.hpp"
 #include "io/source.hpp"
 #include "model/safetensors.hpp"
 
 namespace dcar::train {
 
 namespace fs = std::filesystem;
+
+std::string file_checksum(const std::string& path) {
+    const auto source = io::open_source(path);
+    Fnv1a64 hash;
+    std::vector<char> buffer(1 << 16);
+    while (const size_t n = source->read(buffer.data(), buffer.size())) hash.add(buffer.data(), n);
+    return hash.hex();
+}
+
+namespace {
+
+void check_file(const std::string& path, const nlohmann::json& j, const char* key) {
+    if (!j.contains(key)) return;
+    const std::string expected = j.at(key).get<std::string>(), found = file_checksum(path);
+    if (found != expected)
+        throw_error(ErrorCode::format, path,
+                    "checksum " + found + " differs from " + expected + " in checkpoint.json: the file changed after dcar-tune wrote it");
+}
+
+}  // namespace
 
 CheckpointInfo read_checkpoint(const std::string& path) {
     std::error_code ec;
@@ -45,6 +67,8 @@ CheckpointInfo read_checkpoint(const std::string& path) {
         info.step = j.at("step").get<int64_t>();
         info.state_file = info.directory + "/" + j.at("state").get<std::string>();
         if (j.contains("model")) info.model_file = info.directory + "/" + j.at("model").get<std::string>();
+        check_file(info.state_file, j, "state_fnv1a");
+        if (!info.model_file.empty()) check_file(info.model_file, j, "model_fnv1a");
     } catch (const nlohmann::json::exception& e) {
         throw_error(ErrorCode::format, json_path, std::string("unreadable checkpoint: ") + e.what());
     }

@@ -34,8 +34,14 @@ struct CheckpointInfo {
     std::string model_file;          // full only
 };
 
-// path: the directory or its checkpoint.json. Throws dcar::Error(io|format).
+// path: the directory or its checkpoint.json. The state and model files are checked against the FNV-1a
+// checksums checkpoint.json records for them (checkpoints written before there were checksums are read
+// unchecked). Throws dcar::Error(io|format); a file that changed since it was written is a format error
+// naming it.
 CheckpointInfo read_checkpoint(const std::string& path);
+
+// The FNV-1a 64 checksum of a file's bytes, as 16 hex digits (what checkpoint.json records).
+std::string file_checksum(const std::string& path);
 
 // What dcar-embed needs to encode with learned prompts.
 struct InferencePrompts {

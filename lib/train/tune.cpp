@@ -507,7 +507,11 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
     j["epoch"] = epoch;
     j["step"] = step;
     j["state"] = state_name;
-    if (!model_name.empty()) j["model"] = model_name;
+    j["state_fnv1a"] = file_checksum(config_.output + "/" + state_name);
+    if (!model_name.empty()) {
+        j["model"] = model_name;
+        j["model_fnv1a"] = file_checksum(config_.output + "/" + model_name);
+    }
     j["history"] = history_;
     j["command"] = config_.command_line;
     auto sink = io::open_sink(config_.output + "/checkpoint.json");

@@ -126,9 +126,25 @@ text = json.dumps(header).encode()
 text += b" " * (-len(text) % 8)
 with open(path, "wb") as f:
     f.write(struct.pack("<Q", len(text)) + text + blob)
+# A checksum that fits the new file, so that the shape check is what refuses it.
+h = 1469598103934665603  # the basis core/fnv.hpp uses
+for byte in open(path, "rb").read():
+    h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+checkpoint = json.load(open("broken/checkpoint.json"))
+checkpoint["state_fnv1a"] = f"{h:016x}"
+json.dump(checkpoint, open("broken/checkpoint.json", "w"))
 PY
 dcar-embed -m $M --prompts broken --quiet --text --manifest train.json -o x.dcs 2> err && fail "a mis-shaped prompt loaded"
 grep -q "broken/state-epoch-0004.safetensors: tensor prompt.text.0 has shape" err || fail "mis-shaped prompt: $(cat err)"
+# One flipped byte in a state file is caught by its checksum (read_checkpoint, which dcar-embed, dcar-weigh and
+# dcar-tune --resume share).
+cp -r whole flipped
+size=$(stat -c %s flipped/state-epoch-0004.safetensors)
+printf '\x55' | dd of=flipped/state-epoch-0004.safetensors bs=1 seek=$((size - 7)) conv=notrunc status=none
+dcar-embed -m $M --prompts flipped --quiet --text --manifest train.json -o x.dcs 2> err && fail "a changed state file loaded"
+grep -q "flipped/state-epoch-0004.safetensors: checksum [0-9a-f]* differs from [0-9a-f]* in checkpoint.json" err || fail "flipped byte: $(cat err)"
+grep -q '"state_fnv1a"' whole/checkpoint.json || fail "no state checksum in checkpoint.json"
+grep -q '"model_fnv1a"' full/checkpoint.json || fail "no model checksum in a full checkpoint"
 
 # A corrupt image: reported and left out by dcar-tune (exit 0) and dcar-weigh (exit 3).
 echo "not a jpeg" > img/zorblat/5.jpg
