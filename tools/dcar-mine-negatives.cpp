@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
         ("attribute-swaps", cli::po::value<int>()->value_name("N")->default_value(0), "attribute-swap negatives (one attribute word replaced) per caption")
         ("attribute-lexicon", cli::po::value<std::string>()->value_name("FILE"), "lexical lists for attribute swaps (GROUP<TAB>word|word per value; default: built-in English lists)")
         ("hard-swap-p", cli::po::value<double>()->value_name("P")->default_value(0.0, "0"), "probability that a swap class is drawn from the nearest class names")
+        ("swaps-within-category", "swap classes only from the item's own meta_category (FDRD; e.g. the world's family)")
         ("hard-pool", cli::po::value<int>()->value_name("K")->default_value(5), "how many nearest class names form the hard pool")
         ("class-embeddings", cli::po::value<std::string>()->value_name("FILE"), "class-name embeddings (.dcs or .npy; ids = class names)")
         ("alpha", cli::po::value<double>()->value_name("A")->default_value(0.5, "0.5"), "category-matching weight: 1+A on the item's own class")
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
         job.config.attribute_swaps = size_t(a["attribute-swaps"].as<int>());
         if (a.count("attribute-lexicon")) job.lexicon_path = a["attribute-lexicon"].as<std::string>();
         job.config.hard_swap_p = a["hard-swap-p"].as<double>();
+        job.config.swaps_within_category = a.count("swaps-within-category") > 0;
         job.config.hard_pool = size_t(a["hard-pool"].as<int>());
         job.config.alpha = a["alpha"].as<double>();
         job.config.keep_released = a.count("keep-released") > 0;

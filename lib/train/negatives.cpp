@@ -419,6 +419,10 @@ std::vector<Record> mine_negatives(const manifest::Manifest& manifest, const Min
         size_t item, caption;
     };
     std::vector<std::vector<CaptionRef>> class_captions(classes.size());
+    std::vector<std::string> class_category(classes.size());  // the meta_category of each class's first item
+    for (const auto& item : items)
+        if (!item.class_name.empty() && class_category[class_index.at(item.class_name)].empty())
+            class_category[class_index.at(item.class_name)] = item.meta_category;
     for (size_t i = 0; i < items.size(); ++i) {
         if (items[i].class_name.empty()) continue;
         auto& list = class_captions[class_index.at(items[i].class_name)];
@@ -470,8 +474,9 @@ std::vector<Record> mine_negatives(const manifest::Manifest& manifest, const Min
                 ++stats.class_absent;
             } else if (config.swaps > 0) {
                 std::vector<size_t> others;
+                const bool within = config.swaps_within_category && !item.meta_category.empty();
                 for (size_t o = 0; o < classes.size(); ++o)
-                    if (o != c) others.push_back(o);
+                    if (o != c && (!within || class_category[o] == item.meta_category)) others.push_back(o);
                 std::vector<bool> taken(classes.size(), false);
                 size_t kept = 0, available = others.size();
                 while (kept < config.swaps && available > 0) {
@@ -480,7 +485,7 @@ std::vector<Record> mine_negatives(const manifest::Manifest& manifest, const Min
                     std::vector<size_t> pool;
                     if (use_hard)
                         for (size_t o : hard[c])
-                            if (!taken[o]) pool.push_back(o);
+                            if (!taken[o] && (!within || class_category[o] == item.meta_category)) pool.push_back(o);
                     if (pool.empty()) {
                         use_hard = false;
                         for (size_t o : others)

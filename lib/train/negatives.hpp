@@ -83,6 +83,7 @@ struct MineConfig {
     size_t attribute_swaps = 0;  // attribute-swap negatives per caption
     AttributeLexicon lexicon;    // for attribute swaps (empty: default_attribute_lexicon())
     double hard_swap_p = 0.0;  // probability that a swap draw comes from the nearest classes
+    bool swaps_within_category = false;  // swap classes only from the item's meta_category (when it has one)
     size_t hard_pool = 5;      // how many nearest classes form that pool
     double alpha = 0.5;        // category-matching weight: 1 + alpha on the item's own class
     bool keep_released = false;

@@ -159,6 +159,36 @@ TEST(NegativesMine, KindsCountsAndWeights) {
     EXPECT_EQ(stats.duplicates, 0u);
 }
 
+// --swaps-within-category: swap classes come from the caption's own meta_category only; a category with one
+// other class gives one swap; without the option, swaps cross categories.
+TEST(NegativesMine, SwapsWithinTheCategory) {
+    auto m = toy();
+    for (auto& it : m.items) it.meta_category = (it.class_name == "cat" || it.class_name == "dog" || it.class_name == "ant") ? "animal" : "thing";
+    m.items[11].meta_category = "";  // bus_2: no category, draws from all
+    MineConfig config;
+    config.swaps = 3;
+    config.attributes = 0;
+    config.swaps_within_category = true;
+    MineStats stats;
+    const auto records = mine_negatives(m, config, nullptr, stats);
+    std::map<std::string, std::string> category;
+    for (const auto& it : m.items)
+        if (!it.meta_category.empty()) category[it.class_name] = it.meta_category;
+    for (size_t i = 0; i < records.size(); ++i) {
+        const auto& r = records[i];
+        const size_t expected = i == 11 ? 3 : 2;  // two other classes in each category
+        EXPECT_EQ(r.negatives.size(), expected) << r.caption_id;
+        if (i == 11) continue;
+        for (const auto& c : r.negatives)
+            EXPECT_EQ(category[c.class_name], category[r.class_name]) << r.caption_id << " → " << c.class_name;
+    }
+    config.swaps_within_category = false;
+    bool crossed_without = false;
+    for (const auto& r : mine_negatives(m, config, nullptr, stats))
+        for (const auto& c : r.negatives) crossed_without = crossed_without || category[c.class_name] != category[r.class_name];
+    EXPECT_TRUE(crossed_without);
+}
+
 TEST(NegativesMine, SwapsUseUnderscoreOrSpaceAsTheCaptionDoes) {
     manifest::Manifest m;
     m.items.push_back(item("a", "This is a photo of Apply_Eye_Makeup.A person.", "Apply_Eye_Makeup"));
