@@ -8,7 +8,8 @@
 #      demo/pick_lr.py keeps each method's best last-epoch validation R@1 → OUT/compare/lr.tsv;
 #   2. the methods: seeds 1..SEEDS, each with all its shots (nothing held out) → OUT/compare/seedS/;
 #   3. the arms: dcar at its rate with one change each, seeds 1..ARM_SEEDS → OUT/compare/arms/NAME/seedS/;
-#   4. OUT/compare/methods.tsv (mean ± std), paired.tsv (DCAR − CoOp, 95 % interval), arms.tsv.
+#   4. the filler dose-response: 0, 2 and 4 filler sentences per caption, same images and backbone;
+#   5. OUT/compare/methods.tsv (mean ± std), paired.tsv (DCAR − CoOp, 95 % interval), arms.tsv, filler.tsv.
 # Usage: demo/compare.sh [BUILD] [OUT]     (EPOCHS, THREADS, WORLD_SEED pass through to demo/world.mk)
 set -euo pipefail
 BUILD=${1:-build}
@@ -32,9 +33,11 @@ ARMS=(
   "swaps-only||--attributes 0"
   "attributes-only||--swaps 0"
   "attribute-swaps-only||--swaps 0 --attributes 0 --attribute-swaps 2 $LEXICON"
+  "swaps-within-family||--swaps-within-category"
 )
-# Not yet an arm: hard swaps within the family (dcar-mine-negatives --hard-swap-p draws from the nearest class
-# names by embedding, not from the family), and the filler dose-response (a world option of v2).
+# The filler dose-response: the same world and backbone with 0, 2 and 4 filler sentences per train and test
+# caption (dcar-world --filler; images do not change), zero-shot, CoOp and DCAR over ARM_SEEDS seeds.
+FILLERS=${FILLERS:-0 2 4}
 
 echo "== 1. learning rates (seed 1, 10 % of the pool held out)" >&2
 picks=()
@@ -72,8 +75,24 @@ for arm in "${ARMS[@]}"; do
   done
 done
 
+echo "== 4. filler dose-response: $FILLERS sentences, seeds 1..$ARM_SEEDS" >&2
+backbone=$(make "${WORLD_MK[@]}" -s --eval 'print-backbone: ; @echo $(M)' print-backbone)
+filler_reports=()
+for filler in $FILLERS; do
+  for seed in $(seq "$ARM_SEEDS"); do
+    for m in zeroshot coop dcar; do
+      run="$C/filler$filler/seed$seed"
+      lr=$([ $m = zeroshot ] || echo "--lr $(lr_of $m)")
+      make "${WORLD_MK[@]}" OUT="$C/filler$filler" M="$backbone" WORLD_OPTIONS="--filler $filler" SEED="$seed" \
+        RUN="$run" METHODS="$m" TUNE_OPTIONS="$lr" "$run/$m/score.json"
+      filler_reports+=("$m, filler $filler=$run/$m/score.json")
+    done
+  done
+done
+
 /usr/bin/python3 "$HERE/results_table.py" --mean "${reports[@]}" | tee "$C/methods.tsv"
 seeds=$(seq -s, "$SEEDS")
 /usr/bin/python3 "$HERE/paired.py" --seeds "$seeds" "$C/seed{seed}/dcar/score.json" "$C/seed{seed}/coop/score.json" |
   tee "$C/paired.tsv"
 /usr/bin/python3 "$HERE/results_table.py" --mean "${arm_reports[@]}" | tee "$C/arms.tsv"
+/usr/bin/python3 "$HERE/results_table.py" --mean "${filler_reports[@]}" | tee "$C/filler.tsv"

@@ -28,7 +28,8 @@ THREADS ?= $(shell nproc)
 DCAR_SOURCE := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 BIN := $(abspath $(BUILD))
 W := $(OUT)/world
-M := $(OUT)/backbone/clip.safetensors
+# M may be given, to run another world's captions (e.g. WORLD_OPTIONS="--filler 0") on a backbone made before.
+M ?= $(OUT)/backbone/clip.safetensors
 RUN := $(OUT)/seed$(SEED)
 TRAIN := $(W)/train.json
 TEST := $(W)/test.json
@@ -57,19 +58,19 @@ COMMITTED_BACKBONE := $(DCAR_SOURCE)/demo/backbone/world$(WORLD_VERSION)-seed$(W
 USE_COMMITTED := $(if $(PRETRAIN),,$(wildcard $(COMMITTED_BACKBONE)))
 PRETRAIN_RUN := $(OUT)/backbone/run
 ifneq ($(USE_COMMITTED),)
-$(M): $(COMMITTED_BACKBONE) $(W)/world.json
+$(M): $(COMMITTED_BACKBONE) | $(W)/world.json
 	@echo "== the committed backbone ($(notdir $<))"
 	@mkdir -p $(@D)
 	zstd -d -q -f -o $@ $<
 else ifeq ($(WORLD_VERSION),1)
-$(M): $(W)/world.json
+$(M): | $(W)/world.json
 	@echo "== pretraining the backbone (dcar-tune --method full)"
 	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(W) --resume -o $(OUT)/backbone $(W)/pretrain.json
 else
 # World v2: pretrained into backbone/run (a killed run resumes), then exported as the committed file is made
 # (demo/export_backbone.py: fp16, untrained token rows zeroed); the step log is kept beside it.
-$(M): $(W)/world.json
+$(M): | $(W)/world.json
 	@echo "== pretraining the backbone (dcar-tune --method full, $(PRETRAIN_EPOCHS) epochs)"
 	@mkdir -p $(PRETRAIN_RUN)
 	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
