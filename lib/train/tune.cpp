@@ -91,6 +91,33 @@ TuneConfig method_defaults(Method method) {
     return c;
 }
 
+std::vector<std::vector<size_t>> batch_order(size_t count, const std::vector<std::string>& groups, size_t batch,
+                                              uint64_t seed, int epoch) {
+    std::vector<size_t> order(count);
+    for (size_t i = 0; i < count; ++i) order[i] = i;
+    Rng shuffle(stream_seed(seed, 0x65706f6368ull, static_cast<uint64_t>(epoch)));
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+    const bool grouped = !groups.empty();
+    std::vector<std::vector<size_t>> parts;
+    if (grouped) {
+        std::map<std::string, size_t> part_of;
+        for (const size_t i : order) {
+            const auto found = part_of.emplace(groups[i], parts.size());
+            if (found.second) parts.emplace_back();
+            parts[found.first->second].push_back(i);
+        }
+    } else {
+        parts.push_back(std::move(order));
+    }
+    std::vector<std::vector<size_t>> batches;
+    for (const auto& part : parts)
+        for (size_t start = 0; start + 2 <= part.size(); start += batch)
+            batches.emplace_back(part.begin() + static_cast<long>(start), part.begin() + static_cast<long>(std::min(part.size(), start + batch)));
+    if (grouped)
+        for (size_t i = batches.size(); i > 1; --i) std::swap(batches[i - 1], batches[shuffle.below(i)]);
+    return batches;
+}
+
 namespace {
 
 // The training and validation examples: the shots of the seed (split_shots) from the input; with --val FILE the
@@ -378,32 +405,13 @@ void Trainer::prepare_data() {
               (truncated ? "; " + std::to_string(truncated) + " texts cut to the context" : ""));
 }
 
-// The epoch's batches of `examples`, in a shuffled order that depends on the seed and the epoch only. A last
-// batch of one is dropped (the contrastive loss needs two). With hard_batches, the shuffled examples are
-// grouped by meta_category first, each group cut into batches, and the batches shuffled again, so that no
-// batch mixes categories; the number of batches is the same in every epoch.
 std::vector<std::vector<size_t>> Trainer::epoch_batches(const std::vector<size_t>& examples, int epoch) const {
-    std::vector<size_t> order(examples);
-    Rng shuffle(stream_seed(config_.seed, 0x65706f6368ull, static_cast<uint64_t>(epoch)));
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
-    std::vector<std::vector<size_t>> groups;
-    if (config_.hard_batches) {
-        std::map<std::string, size_t> group_of;
-        for (const size_t i : order) {
-            const auto found = group_of.emplace(examples_[i].meta_category, groups.size());
-            if (found.second) groups.emplace_back();
-            groups[found.first->second].push_back(i);
-        }
-    } else {
-        groups.push_back(std::move(order));
-    }
-    const size_t size = static_cast<size_t>(config_.batch);
-    std::vector<std::vector<size_t>> batches;
-    for (const auto& group : groups)
-        for (size_t start = 0; start + 2 <= group.size(); start += size)
-            batches.emplace_back(group.begin() + static_cast<long>(start), group.begin() + static_cast<long>(std::min(group.size(), start + size)));
+    std::vector<std::string> groups;
     if (config_.hard_batches)
-        for (size_t i = batches.size(); i > 1; --i) std::swap(batches[i - 1], batches[shuffle.below(i)]);
+        for (const size_t i : examples) groups.push_back(examples_[i].meta_category);
+    auto batches = batch_order(examples.size(), groups, static_cast<size_t>(config_.batch), config_.seed, epoch);
+    for (auto& batch : batches)
+        for (size_t& i : batch) i = examples[i];
     return batches;
 }
 

@@ -78,4 +78,11 @@ struct TuneSummary {
 // Throws dcar::Error.
 TuneSummary run_tune(const TuneConfig& config, const Log& log);
 
+// One epoch's batches of examples 0..count-1 (indices), in an order that depends only on the seed and the
+// epoch; a last batch of one is dropped (the contrastive loss needs two). With `groups` (one per example:
+// --hard-batches' meta_category), the shuffled examples are grouped, each group cut into batches (its last may
+// be smaller), and the batches shuffled again, so that no batch mixes groups; empty `groups` = no grouping.
+std::vector<std::vector<size_t>> batch_order(size_t count, const std::vector<std::string>& groups, size_t batch,
+                                              uint64_t seed, int epoch);
+
 }  // namespace dcar::train

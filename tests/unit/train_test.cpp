@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <vips/vips8>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -81,6 +82,41 @@ DcarParts dcar_parts(const model::Clip& clip, const StepBatch& batch) {
     p.config.dtr = DtrMode::pair;
     p.config.update_table = true;
     return p;
+}
+
+// The epoch's batches: every example once (but a dropped last single), deterministic in (seed, epoch), other
+// in another epoch; with groups (--hard-batches), no batch mixes two, and every group is cut on its own.
+TEST(TrainBatches, OrderCoversEveryExampleAndHardBatchesKeepOneGroup) {
+    const size_t count = 103, batch = 8;
+    std::vector<std::string> groups;
+    for (size_t i = 0; i < count; ++i) groups.push_back(i % 3 == 0 ? "star" : i % 3 == 1 ? "gear" : "tile");
+    auto covered = [&](const std::vector<std::vector<size_t>>& batches) {
+        std::vector<int> seen(count, 0);
+        for (const auto& b : batches) {
+            EXPECT_GE(b.size(), 2u);
+            EXPECT_LE(b.size(), batch);
+            for (size_t i : b) ++seen[i];
+        }
+        return seen;
+    };
+    const auto plain = batch_order(count, {}, batch, 7, 0);
+    const auto seen = covered(plain);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), 103);  // 12 batches of 8 and one of 7
+    EXPECT_EQ(plain, batch_order(count, {}, batch, 7, 0));
+    EXPECT_NE(plain, batch_order(count, {}, batch, 7, 1));
+    bool mixed = false;
+    for (const auto& b : plain)
+        for (size_t i : b) mixed = mixed || groups[i] != groups[b[0]];
+    EXPECT_TRUE(mixed);
+
+    const auto hard = batch_order(count, groups, batch, 7, 0);
+    const auto hard_seen = covered(hard);
+    EXPECT_EQ(std::count(hard_seen.begin(), hard_seen.end(), 1), 103);  // groups of 35, 34, 34: none left over
+    EXPECT_EQ(hard.size(), 15u);                                        // 5 batches a group
+    for (const auto& b : hard)
+        for (size_t i : b) EXPECT_EQ(groups[i], groups[b[0]]);
+    EXPECT_EQ(hard, batch_order(count, groups, batch, 7, 0));
+    EXPECT_EQ(hard.size(), batch_order(count, groups, batch, 7, 3).size());
 }
 
 TEST(TrainObjective, BackboneStaysFrozenAndGradientsReachExactlyTheTrainableSet) {
