@@ -250,6 +250,22 @@ TEST(ManifestFdrd, AsIsLayoutUsesFilePath) {
     EXPECT_EQ(r.manifest.items[2].image, "");
 }
 
+// meta_category is read when it is a string (dcar-tune --hard-batches and --swaps-within-category use it);
+// null, absent or another type leaves it empty and keeps the record.
+TEST(ManifestFdrd, MetaCategoryIsReadWhenAString) {
+    const std::string json = R"({
+  "a": {"file_name": "a", "class_name": "c", "file_path": "a.jpg", "positive": "A", "meta_category": "star"},
+  "b": {"file_name": "b", "class_name": "c", "file_path": "b.jpg", "positive": "B", "meta_category": null},
+  "c": {"file_name": "c", "class_name": "c", "file_path": "c.jpg", "positive": "C", "meta_category": 3},
+  "d": {"file_name": "d", "class_name": "c", "file_path": "d.jpg", "positive": "D"}
+})";
+    const Reading r = read_text(json, "memory");
+    ASSERT_EQ(r.manifest.items.size(), 4u);
+    EXPECT_EQ(r.manifest.items[0].meta_category, "star");
+    for (size_t i = 1; i < 4; ++i) EXPECT_EQ(r.manifest.items[i].meta_category, "") << i;
+    EXPECT_EQ(r.manifest.skipped, 0u);
+}
+
 TEST(ManifestFdrd, OneLineDocumentIsStillFdrd) {
     const Reading r = read_text(R"({"a": {"positive": "x"}, "b": {"positive": "y"}})" "\n\n");
     ASSERT_EQ(r.manifest.items.size(), 2u);
