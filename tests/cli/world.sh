@@ -24,14 +24,14 @@ for opt in $(dcar-world --dump-options); do
 done
 if ldd "$TOOLS/dcar-world" | grep -qiE 'libtorch|libc10'; then fail "dcar-world links LibTorch"; fi
 
-# A small world: 2 families × (4 base + 2 novel) classes.
-small="--families 2 --base-per-family 4 --novel-per-family 2 --pretrain-per-class 3 --train-per-class 3 --test-per-class 2 --size 32"
+# A small world (version 2): 2 families × (4 base + 2 novel) classes, one pretraining image per novel class.
+small="--families 2 --base-per-family 4 --novel-per-family 2 --pretrain-per-class 3 --pretrain-per-novel 1 --train-per-class 3 --test-per-class 2 --size 32"
 expect_status 0 dcar-world $small w
-[ "$(cat err)" = "dcar-world: w: 12 classes, 44 images (24 pretrain, 12 train, 8 test): 44 written, 0 kept" ] \
+[ "$(cat err)" = "dcar-world: w: 12 classes, 48 images (28 pretrain, 12 train, 8 test): 48 written, 0 kept" ] \
   || fail "summary: $(cat err)"
 [ ! -s out ] || fail "wrote to stdout"
 for f in world.json pretrain.json train.json test.json; do [ -s "w/$f" ] || fail "no w/$f"; done
-[ "$(find w/images -name '*.jpg' | wc -l)" = 44 ] || fail "image count"
+[ "$(find w/images -name '*.jpg' | wc -l)" = 48 ] || fail "image count"
 [ -z "$(find w -name '.*.tmp.*')" ] || fail "temporary files left"
 
 /usr/bin/python3 - w <<'PY' || fail "split files"
@@ -41,20 +41,41 @@ world = json.load(open(f"{root}/world.json"))
 assert world["complete"] is True and world["generator"] == "dcar-world"
 novel = {c["name"] for c in world["classes"] if c["kind"] == "novel"}
 base = {c["name"] for c in world["classes"] if c["kind"] == "base"}
-assert len(novel) == 4 and len(base) == 8
-for split, classes, n in (("pretrain", base, 3), ("train", novel, 3), ("test", novel, 2)):
+assert len(novel) == 4 and len(base) == 8 and world["world_version"] == 2
+assert world["splits"]["pretrain"]["classes"] == "base and novel"
+for split, n_base, n_novel in (("pretrain", 3, 1), ("train", 0, 3), ("test", 0, 2)):
     records = json.load(open(f"{root}/{split}.json"))
-    assert len(records) == len(classes) * n, split
+    assert len(records) == len(base) * n_base + len(novel) * n_novel, split
     for key, r in records.items():
-        assert r["class_name"] in classes and os.path.isfile(os.path.join(root, r["file_path"])), key
+        assert os.path.isfile(os.path.join(root, r["file_path"])), key
         assert r["negative"] == []
         if split == "pretrain":
             assert not r["positive"].startswith("This is a"), r["positive"]
+            named = r["positive"].startswith(f"{r['class_name']} {r['meta_category']}. ")
+            assert not named or r["class_name"] in novel, r["positive"]
+            assert not any(name in r["positive"] for name in base), r["positive"]
         else:
+            assert r["class_name"] in novel
             assert r["positive"].startswith(f"This is a {r['class_name']}. "), r["positive"]
-text = open(f"{root}/pretrain.json").read()
-assert not any(name in text for name in novel), "a novel class name in pretrain.json"
+            assert r["positive"].count(".") >= 5, r["positive"]  # name, description, 3 filler sentences
 PY
+
+# Version 1 as before: base classes only in pretraining, and no class name in its captions.
+expect_status 0 dcar-world --world-version 1 --families 2 --base-per-family 4 --novel-per-family 2 --pretrain-per-class 3 \
+  --train-per-class 3 --test-per-class 2 --size 32 wv1
+[ "$(cat err)" = "dcar-world: wv1: 12 classes, 44 images (24 pretrain, 12 train, 8 test): 44 written, 0 kept" ] \
+  || fail "v1 summary: $(cat err)"
+/usr/bin/python3 - wv1 <<'PY' || fail "v1 split files"
+import json, sys
+root = sys.argv[1]
+world = json.load(open(f"{root}/world.json"))
+assert world["world_version"] == 1
+novel = {c["name"] for c in world["classes"] if c["kind"] == "novel"}
+text = open(f"{root}/pretrain.json").read()
+assert not any(name in text for name in novel), "a novel class name in v1's pretrain.json"
+PY
+expect_status 2 dcar-world --world-version 1 --filler 2 wv1b
+grep -q "need --world-version 2" err || fail "v1 with --filler: $(cat err)"
 
 # demo/world-lexicon.tsv covers the world's attribute words: every attribute swap on the world's captions
 # replaces one word by another value of the same attribute, and most captions get one.
@@ -90,19 +111,19 @@ diff -r w w2 >/dev/null || fail "two runs differ"
 
 # Again into w: nothing to do.
 expect_status 0 dcar-world $small w
-[ "$(cat err)" = "dcar-world: w: up to date: 12 classes, 44 images (24 pretrain, 12 train, 8 test)" ] || fail "rerun: $(cat err)"
+[ "$(cat err)" = "dcar-world: w: up to date: 12 classes, 48 images (28 pretrain, 12 train, 8 test)" ] || fail "rerun: $(cat err)"
 # An image lost: made again.
 rm "w/$(/usr/bin/python3 -c 'import json; print(next(iter(json.load(open("w/test.json")).values()))["file_path"])')"
 expect_status 0 dcar-world $small w
-grep -qF ": 1 written, 43 kept" err || fail "resume: $(cat err)"
+grep -qF ": 1 written, 47 kept" err || fail "resume: $(cat err)"
 diff -r w w2 >/dev/null || fail "resumed world differs"
 
 # Other options: refused in one line, then replaced with --force (another seed names every class anew).
 expect_status 1 dcar-world $small --seed 2 w
 expect_err_line "dcar-world: w: holds a world made with other options (--seed 1, now 2); --force replaces it"
 expect_status 0 dcar-world $small --seed 2 --force w
-grep -qF ": 44 written, 0 kept, 44 of the replaced world removed" err || fail "--force: $(cat err)"
-[ "$(find w/images -name '*.jpg' | wc -l)" = 44 ] || fail "stale images after --force"
+grep -qF ": 48 written, 0 kept, 48 of the replaced world removed" err || fail "--force: $(cat err)"
+[ "$(find w/images -name '*.jpg' | wc -l)" = 48 ] || fail "stale images after --force"
 ! diff -r w w2 >/dev/null || fail "another seed gave the same world"
 
 # Errors.

@@ -394,13 +394,23 @@ TEST(ModelSpec, SizesAndRandomInit) {
     EXPECT_EQ(c.vision_tokens(), 65);
     expect_error([] { model::clip_config_from_spec("image=60,patch=8"); }, ErrorCode::usage, "model size: image must be a positive multiple of patch");
     expect_error([] { model::clip_config_from_spec("depth=3"); }, ErrorCode::usage,
-                 "model size: 'depth=3' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab =N");
+                 "model size: 'depth=3' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab, stem =N");
     const model::ClipConfig small = model::clip_config_from_spec("image=16,patch=8,width=64,layers=1,text-width=64,text-layers=1,embed=16,context=8");
     const auto a = model::random_weights(small, 7), b = model::random_weights(small, 7), other = model::random_weights(small, 8);
     EXPECT_EQ(model::weights_fingerprint(a), model::weights_fingerprint(b));
     EXPECT_NE(model::weights_fingerprint(a), model::weights_fingerprint(other));
     EXPECT_EQ(a.size(), model::clip_tensor_specs(small).size());
     EXPECT_NEAR(a.at("token_embedding.weight").std().item<double>(), 0.02, 0.001);
+    // stem=N: N convolutions with width/2^N ... width/2 channels; the weights fit the specs, and a no-stem
+    // model's weights are unchanged by the option's existence (same draws as before).
+    const model::ClipConfig stem = model::clip_config_from_spec("image=16,patch=8,width=64,layers=1,text-width=64,text-layers=1,embed=16,context=8,stem=2");
+    EXPECT_EQ(stem.stem_channels, (std::vector<int64_t>{16, 32}));
+    EXPECT_EQ(stem.conv1_kernel(), 2);
+    const auto with_stem = model::random_weights(stem, 7);
+    EXPECT_EQ(with_stem.size(), model::clip_tensor_specs(stem).size());
+    for (const auto& spec : model::clip_tensor_specs(stem)) EXPECT_EQ(with_stem.at(spec.name).sizes().vec(), spec.shape) << spec.name;
+    expect_error([] { model::clip_config_from_spec("image=24,patch=12,width=64,stem=3"); }, ErrorCode::usage,
+                 "model size: patch must be divisible by 2^stem");
 }
 
 TEST(Augmentation, RegionOfTheWholeImageEqualsTheClipTransform) {
