@@ -1,5 +1,5 @@
 // The one place (for the torch-free tools) that sets thread counts: OpenMP (FAISS) and OpenBLAS together,
-// so their pools do not fight over the cores (../shared/notes/build-stack.md §5.4).
+// so their pools do not fight over the cores: each pool sized to all cores at once oversubscribes them.
 #pragma once
 
 namespace dcar {

@@ -1,7 +1,7 @@
 // CLIP's forward passes with at:: ops, reproducing OpenAI's model.py numerics: nn.MultiheadAttention's slow
 // path (one packed in-projection, q divided by √head_dim, baddbmm with the additive mask, softmax, bmm,
 // out-projection), QuickGELU, and layer norms computed in fp32. Per-operator ATen headers keep this TU well
-// below the cost of <ATen/ATen.h> (../shared/notes/build-stack.md §4).
+// below the cost of <ATen/ATen.h>, which declares every operator.
 #include "model/clip.hpp"
 
 #include <ATen/Context.h>
