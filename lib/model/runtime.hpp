@@ -1,6 +1,6 @@
 // The model library's runtime settings: the one place that sets LibTorch's thread pools, together with
 // OpenMP and OpenBLAS (core/threads.hpp), so that `--threads N` means N everywhere. LibTorch on Debian
-// defaults to one intra-op thread on small machines and changes OpenMP's count for FAISS as a side effect
+// defaults to one intra-op thread on small machines and changes OpenMP's count for FAISS as a side effect,
 // so every model tool calls this first.
 #pragma once
 #include <ATen/core/Tensor.h>
