@@ -59,19 +59,45 @@ std::string join_and(const std::vector<std::string>& items) {
 
 }  // namespace
 
+namespace {
+
+struct Mentions {
+    bool parts, rim, colour, shape, size, orientation, tint, position, background, pattern;
+};
+
+Description describe_mentions(const Scene& scene, Mentions m, size_t form, const char* mark_place, const char* preposition);
+
+}  // namespace
+
 Description describe(const Scene& scene, double p_class, double p_nuisance, uint64_t seed) {
     detail::Rng rng(seed);
-    const ClassAttributes& a = scene.attributes;
-    const Nuisance& n = scene.nuisance;
     // Draw order: the four class attributes, the six nuisance attributes, template, mark place, preposition.
-    const bool parts = rng.chance(p_class), rim = rng.chance(p_class), colour = rng.chance(p_class),
-               shape = rng.chance(p_class);
-    const bool size = rng.chance(p_nuisance), orientation = rng.chance(p_nuisance), tint = rng.chance(p_nuisance),
-               position = rng.chance(p_nuisance), background = rng.chance(p_nuisance),
-               pattern = rng.chance(p_nuisance);
+    Mentions m;
+    m.parts = rng.chance(p_class), m.rim = rng.chance(p_class), m.colour = rng.chance(p_class),
+    m.shape = rng.chance(p_class);
+    m.size = rng.chance(p_nuisance), m.orientation = rng.chance(p_nuisance), m.tint = rng.chance(p_nuisance),
+    m.position = rng.chance(p_nuisance), m.background = rng.chance(p_nuisance), m.pattern = rng.chance(p_nuisance);
     const size_t form = rng.below(3);
     const char* mark_place = mark_places[rng.below(2)];
     const char* preposition = prepositions[rng.below(2)];
+    return describe_mentions(scene, m, form, mark_place, preposition);
+}
+
+Description describe_silhouette(const Scene& scene, uint64_t seed) {
+    detail::Rng rng(seed);
+    Mentions m{};
+    m.parts = true;
+    return describe_mentions(scene, m, rng.below(3), mark_places[0], prepositions[0]);
+}
+
+namespace {
+
+Description describe_mentions(const Scene& scene, Mentions m, size_t form, const char* mark_place, const char* preposition) {
+    const ClassAttributes& a = scene.attributes;
+    const Nuisance& n = scene.nuisance;
+    const bool parts = m.parts, rim = m.rim, colour = m.colour, shape = m.shape, size = m.size,
+               orientation = m.orientation, tint = m.tint, position = m.position, background = m.background,
+               pattern = m.pattern;
 
     Description d;
     auto mention = [&d](bool on, const char* key) {
@@ -137,6 +163,8 @@ Description describe(const Scene& scene, double p_class, double p_nuisance, uint
     }
     return d;
 }
+
+}  // namespace
 
 std::string downstream_caption(const std::string& class_name, const std::string& description) {
     return "This is a " + class_name + ". " + description;

@@ -37,6 +37,7 @@ enum Purpose : uint64_t {
     purpose_caption = 5,
     purpose_filler = 6,        // v2: which filler sentences, and where
     purpose_name_mention = 7,  // v2: whether a novel class's pretraining caption names it
+    purpose_silhouette = 8,    // v2: whether a pretraining caption describes the silhouette alone
 };
 // Scene and caption seeds take the split's number; a novel class's pretraining images (v2) take this one, so
 // they never share a draw with a base class of the same family and rank.
@@ -186,6 +187,7 @@ OrderedJson options_json(const WorldConfig& c) {
     o["pretrain_mention_class"] = c.pretrain_mention_class;
     o["pretrain_mention_nuisance"] = c.pretrain_mention_nuisance;
     if (c.version >= 2) o["pretrain_mention_name"] = c.pretrain_mention_name;
+    if (c.version >= 2) o["pretrain_silhouette"] = c.pretrain_silhouette;
     o["quality"] = c.quality;
     return o;
 }
@@ -335,8 +337,8 @@ void check_config(const WorldConfig& c) {
     need(c.version >= 1 && c.version <= latest_world_version,
          "--world-version must be 1 or " + std::to_string(latest_world_version));
     if (c.version == 1)
-        need(c.pretrain_per_novel == 0 && c.filler == 0 && c.pretrain_mention_name == 0,
-             "--pretrain-per-novel, --filler and --pretrain-mention-name need --world-version 2 or later");
+        need(c.pretrain_per_novel == 0 && c.filler == 0 && c.pretrain_mention_name == 0 && c.pretrain_silhouette == 0,
+             "--pretrain-per-novel, --filler, --pretrain-mention-name and --pretrain-silhouette need --world-version 2 or later");
     need(c.filler >= 0 && c.filler <= filler_bank_size, "--filler must be between 0 and " + std::to_string(filler_bank_size));
     need(c.size >= 16 && c.size <= 1024, "--size must be between 16 and 1024");
     need(c.families >= 1 && c.families <= max_families, "--families must be between 1 and " + std::to_string(max_families));
@@ -354,7 +356,8 @@ void check_config(const WorldConfig& c) {
                                       {c.mention_nuisance, "--mention-nuisance"},
                                       {c.pretrain_mention_class, "--pretrain-mention-class"},
                                       {c.pretrain_mention_nuisance, "--pretrain-mention-nuisance"},
-                                      {c.pretrain_mention_name, "--pretrain-mention-name"}})
+                                      {c.pretrain_mention_name, "--pretrain-mention-name"},
+                                      {c.pretrain_silhouette, "--pretrain-silhouette"}})
         need(value >= 0 && value <= 1, std::string(flag) + " must be a probability between 0 and 1");
     need(c.quality >= 1 && c.quality <= 100, "--quality must be between 1 and 100");
 }
@@ -436,7 +439,12 @@ std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<C
             p.scene.attributes = k.attributes;
             const uint64_t n = uint64_t(i);
             p.scene.nuisance = draw_nuisance(detail::derive_seed(config.seed, {purpose_scene, s, f, r, n}));
-            p.description = describe(p.scene, p_class, p_nuisance, detail::derive_seed(config.seed, {purpose_caption, s, f, r, n}));
+            const uint64_t caption_seed = detail::derive_seed(config.seed, {purpose_caption, s, f, r, n});
+            p.description = describe(p.scene, p_class, p_nuisance, caption_seed);
+            if (!downstream && config.pretrain_silhouette > 0) {
+                detail::Rng silhouette_rng(detail::derive_seed(config.seed, {purpose_silhouette, s, f, r, n}));
+                if (silhouette_rng.chance(config.pretrain_silhouette)) p.description = describe_silhouette(p.scene, caption_seed);
+            }
             if (!downstream) {
                 detail::Rng name_rng(detail::derive_seed(config.seed, {purpose_name_mention, s, f, r, n}));
                 const bool named = k.novel && name_rng.chance(config.pretrain_mention_name);

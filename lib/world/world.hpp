@@ -116,6 +116,8 @@ struct Description {
                                          // tint position background pattern
 };
 Description describe(const Scene& scene, double p_class, double p_nuisance, uint64_t seed);
+// The silhouette alone: the family and its part count, nothing else, in the template `seed` draws.
+Description describe_silhouette(const Scene& scene, uint64_t seed);
 // Version 1: "This is a {name}. {description}"
 std::string downstream_caption(const std::string& class_name, const std::string& description);
 // Version 2 (FDRD's form): "This is a {name}." then `filler` sentences of the fixed bank (distinct, drawn with
@@ -148,6 +150,7 @@ struct WorldConfig {
     double pretrain_mention_class = 1.0;
     double pretrain_mention_nuisance = 0.2;
     double pretrain_mention_name = 0.5;  // v2: chance that a novel class's pretraining caption names it
+    double pretrain_silhouette = 0;      // v2: chance that a pretraining caption describes the silhouette alone
     int quality = 90;  // JPEG
 };
 WorldConfig defaults_of_version(int version);  // throws dcar::Error(usage) for an unknown version

@@ -291,6 +291,57 @@ TEST(WorldCaptions, V2NamesInPretrainingAndFillerDownstream) {
     }
 }
 
+// --pretrain-silhouette: that share of pretraining captions names the family and part count and nothing else;
+// the pixels, the downstream captions and the other pretraining captions stay as they were.
+TEST(WorldCaptions, SilhouetteOnlyPretrainingCaptions) {
+    WorldConfig plain;
+    plain.pretrain_per_class = 6;
+    plain.pretrain_per_novel = 2;
+    WorldConfig silhouette = plain;
+    silhouette.pretrain_silhouette = 0.5;
+    const auto classes = make_classes(plain);
+    ASSERT_EQ(make_classes(silhouette).size(), classes.size());
+    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(silhouette, classes, Split::pretrain);
+    ASSERT_EQ(before.size(), after.size());
+    size_t alone = 0;
+    for (size_t i = 0; i < after.size(); ++i) {
+        const ImagePlan &b = before[i], &a = after[i];
+        ASSERT_EQ(a.id, b.id);
+        EXPECT_EQ(a.scene.nuisance.noise_seed, b.scene.nuisance.noise_seed) << a.id;
+        if (a.description.text == b.description.text) {
+            EXPECT_EQ(a.caption, b.caption);
+            continue;
+        }
+        ++alone;
+        EXPECT_EQ(a.description.mentioned, std::vector<std::string>{"parts"}) << a.caption;
+        const ClassSpec& k = classes[a.class_index];
+        EXPECT_TRUE(has_word(a.caption, family_name(k.family))) << a.caption;
+        EXPECT_NE(a.caption.find(std::string(number_word(k.attributes.parts)) + " " + part_noun(k.family)), std::string::npos)
+            << a.caption;
+        for (int v = 0; v < values_per_attribute; ++v) {
+            EXPECT_FALSE(has_word(a.caption, mark_colour_name(v))) << a.caption;
+            EXPECT_FALSE(has_word(a.caption, rim_name(v))) << a.caption;
+        }
+        for (int t = 0; t < tint_count; ++t) EXPECT_FALSE(has_word(a.caption, tint_name(t))) << a.caption;
+        EXPECT_FALSE(has_word(a.caption, "background")) << a.caption;
+    }
+    EXPECT_GT(alone, after.size() / 3);  // p = 0.5 over 384 images
+    EXPECT_LT(alone, after.size() * 2 / 3);
+    for (Split split : {Split::train, Split::test}) {
+        const auto b = plan_split(plain, classes, split), a = plan_split(silhouette, classes, split);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].caption, b[i].caption);
+    }
+    silhouette.pretrain_silhouette = 1;
+    for (const auto& p : plan_split(silhouette, classes, Split::pretrain))
+        ASSERT_EQ(p.description.mentioned, std::vector<std::string>{"parts"}) << p.caption;
+    WorldConfig v1 = defaults_of_version(1);
+    v1.pretrain_silhouette = 0.5;
+    EXPECT_THROW(check_config(v1), Error);
+    silhouette.pretrain_silhouette = 1.5;
+    EXPECT_THROW(check_config(silhouette), Error);
+}
+
 // Version 1 as it was: the split files of a small v1 world are those the generator wrote before version 2
 // existed (the same bytes, recorded as FNV-1a hashes; the full default v1 world was compared file by file,
 // images included, when version 2 was added).
