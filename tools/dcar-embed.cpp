@@ -1,4 +1,5 @@
 // dcar-embed: images or captions → an embedding stream, through a CLIP model in LibTorch.
+#include "cli/options.hpp"
 #include "cli/run.hpp"
 #include "io/paths.hpp"
 #include "core/error.hpp"
@@ -28,8 +29,6 @@ int main(int argc, char** argv) {
         ("dtype", cli::po::value<std::string>()->default_value("fp32"), "compute type: fp32 | bf16 | fp16 (fp16 needs CUDA)")
         ("batch,b", cli::po::value<int>()->default_value(32), "items per model call")
         ("decode-threads", cli::po::value<int>()->default_value(1), "image decoding threads (they run ahead of the model)")
-        ("vision-heads", cli::po::value<int64_t>()->default_value(0), "attention heads of the image tower (0 = width/64)")
-        ("text-heads", cli::po::value<int64_t>()->default_value(0), "attention heads of the text tower (0 = width/64)")
         ("prompts", cli::po::value<std::string>(), "encode with the learned prompts of a dcar-tune checkpoint (its directory or checkpoint.json)")
         ("token-weights", cli::po::value<std::string>()->default_value("auto"), "captions with --prompts: table (the checkpoint's DTR weights) | none | auto (table when it has one)")
         ("vocab", cli::po::value<std::string>(), "CLIP BPE vocabulary file (default: $DCAR_VOCAB, else the one installed with dcar)")
@@ -42,6 +41,7 @@ int main(int argc, char** argv) {
         ("resume", "OUTPUT is a directory of parts, each marked done when complete; rerun to continue")
         ("part-size", cli::po::value<uint64_t>()->default_value(10000), "items per part with --resume");
     cli::add_output_options(spec.options);
+    cli::add_architecture_options(spec.options);
     spec.positional.add("input", 1);
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
         model::set_threads(c.threads);
@@ -70,8 +70,7 @@ int main(int argc, char** argv) {
         config.batch = c.args["batch"].as<int>();
         config.decode_threads = c.args["decode-threads"].as<int>();
         if (config.batch < 1 || config.decode_threads < 1) throw Error(ErrorCode::usage, "--batch and --decode-threads must be at least 1");
-        config.vision_heads = c.args["vision-heads"].as<int64_t>();
-        config.text_heads = c.args["text-heads"].as<int64_t>();
+        config.model_options = cli::architecture_options(c.args);
         config.truncate = !c.args.count("no-truncate");
         if (c.args.count("prompts")) config.prompts = c.args["prompts"].as<std::string>();
         config.token_weights = c.args["token-weights"].as<std::string>();

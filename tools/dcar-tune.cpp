@@ -2,6 +2,7 @@
 // per-epoch checkpoints. Options that depend on the method have no fixed default: the method's defaults
 // (train::method_defaults) apply unless the option is given.
 
+#include "cli/options.hpp"
 #include "cli/run.hpp"
 #include "io/paths.hpp"
 #include "core/error.hpp"
@@ -65,12 +66,11 @@ int main(int argc, char** argv) {
         ("seed", value<uint64_t>()->value_name("N")->default_value(1), "random seed (shots, order, crops, initial prompts)")
         ("device", value<std::string>()->value_name("DEV")->default_value("auto"), "cpu | cuda[:N] | auto")
         ("dtype", value<std::string>()->value_name("TYPE")->default_value("auto"), "backbone compute type: auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16")
-        ("vision-heads", value<int64_t>()->value_name("N")->default_value(0), "attention heads of the image tower (0 = width/64)")
-        ("text-heads", value<int64_t>()->value_name("N")->default_value(0), "attention heads of the text tower (0 = width/64)")
         ("vocab", value<std::string>()->value_name("FILE"), "CLIP BPE vocabulary file (default: $DCAR_VOCAB, else the installed one)")
         ("decode-threads", value<int>()->value_name("N")->default_value(1), "image decoding threads (they prepare the next batch during a step)")
         ("max-steps", value<int64_t>()->value_name("N")->default_value(0), "stop after N steps in all (benchmarks; an epoch cut short is not checkpointed)")
         ("step-log", value<std::string>()->value_name("FILE"), "write one JSON line per step (loss, lr, seconds)");
+    cli::add_architecture_options(spec.options);
     spec.positional.add("input", 1);
 
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
@@ -167,8 +167,7 @@ int main(int argc, char** argv) {
         config.seed = a["seed"].as<uint64_t>();
         config.device = a["device"].as<std::string>();
         config.dtype = a["dtype"].as<std::string>();
-        config.heads.vision_heads = a["vision-heads"].as<int64_t>();
-        config.heads.text_heads = a["text-heads"].as<int64_t>();
+        config.model_options = cli::architecture_options(a);
         if (a.count("vocab")) config.vocab = a["vocab"].as<std::string>();
         config.decode_threads = a["decode-threads"].as<int>();
         if (config.decode_threads < 1) throw Error(ErrorCode::usage, "--decode-threads must be at least 1");

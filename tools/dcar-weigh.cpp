@@ -2,6 +2,7 @@
 // tokens of a caption carry the match.
 #include <iostream>
 
+#include "cli/options.hpp"
 #include "cli/run.hpp"
 #include "io/paths.hpp"
 #include "core/error.hpp"
@@ -32,9 +33,8 @@ int main(int argc, char** argv) {
         ("decode-threads", value<int>()->value_name("N")->default_value(1), "image decoding threads")
         ("device", value<std::string>()->value_name("DEV")->default_value("auto"), "cpu | cuda[:N] | auto")
         ("dtype", value<std::string>()->value_name("TYPE")->default_value("fp32"), "fp32 | bf16 | fp16 (fp16 needs CUDA)")
-        ("vision-heads", value<int64_t>()->value_name("N")->default_value(0), "attention heads of the image tower (0 = width/64)")
-        ("text-heads", value<int64_t>()->value_name("N")->default_value(0), "attention heads of the text tower (0 = width/64)")
         ("vocab", value<std::string>()->value_name("FILE"), "CLIP BPE vocabulary file (default: $DCAR_VOCAB, else the installed one)");
+    cli::add_architecture_options(spec.options);
     spec.positional.add("input", 1);
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
         model::set_threads(c.threads);
@@ -55,8 +55,7 @@ int main(int argc, char** argv) {
         if (config.batch < 1 || config.decode_threads < 1) throw Error(ErrorCode::usage, "--batch and --decode-threads must be at least 1");
         config.device = a["device"].as<std::string>();
         config.dtype = a["dtype"].as<std::string>();
-        config.heads.vision_heads = a["vision-heads"].as<int64_t>();
-        config.heads.text_heads = a["text-heads"].as<int64_t>();
+        config.model_options = cli::architecture_options(a);
         if (a.count("vocab")) config.vocab = a["vocab"].as<std::string>();
 
         if (a.count("explain")) {

@@ -234,10 +234,7 @@ public:
     Embedder(const EmbedConfig& config, const Log& log) : config_(config), log_(log) {
         const at::Device device = config.device == "auto" ? (at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU))
                                                           : model::parse_device(config.device);
-        model::LoadOptions load;
-        load.vision_heads = config.vision_heads;
-        load.text_heads = config.text_heads;
-        clip_ = model::load_clip(config.model, device, model::parse_dtype(config.dtype), load);
+        clip_ = model::load_clip(config.model, device, model::parse_dtype(config.dtype), config.model_options);
         log.info("model " + clip_.fingerprint + ": " + clip_.config.describe() + " on " + device.str() + " in " + config.dtype);
         model_id_ = clip_.fingerprint;
         if (!config.prompts.empty()) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "model/architecture.hpp"
+
 #include "core/log.hpp"
 #include "stream/embeddings.hpp"
 
@@ -33,7 +35,7 @@ struct EmbedConfig {
     std::string dtype = "fp32";        // fp32 | fp16 | bf16
     int batch = 32;
     int decode_threads = 1;
-    int64_t vision_heads = 0, text_heads = 0;  // for models whose heads ≠ width/64
+    model::LoadOptions model_options;  // --arch, --vision-heads, --text-heads
     std::string prompts;               // dcar-tune checkpoint: encode with its learned prompts ("" = zero-shot)
     std::string token_weights = "auto"; // captions with prompts: table | none | auto (the checkpoint's choice)
     std::string vocab;                 // CLIP BPE vocabulary ("" = $DCAR_VOCAB, the build tree, the installed copy)

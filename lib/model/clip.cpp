@@ -125,7 +125,8 @@ std::string ClipConfig::describe() const {
     return "vit" + stem + " patch" + s(patch_size) + " " + s(image_resolution) + "px width" + s(vision_width) + " layers" +
            s(vision_layers) + " heads" + s(vision_heads) + " mlp" + s(vision_mlp_width) + "; text ctx" +
            s(context_length) + " vocab" + s(vocab_size) + " width" + s(text_width) + " layers" + s(text_layers) +
-           " heads" + s(text_heads) + " mlp" + s(text_mlp_width) + "; embed" + s(embed_dim);
+           " heads" + s(text_heads) + " mlp" + s(text_mlp_width) + "; embed" + s(embed_dim) +
+           (activation == Activation::gelu ? "; gelu" : "");
 }
 
 bool ClipConfig::operator==(const ClipConfig& o) const {
@@ -134,7 +135,7 @@ bool ClipConfig::operator==(const ClipConfig& o) const {
            vision_width == o.vision_width && vision_layers == o.vision_layers && vision_heads == o.vision_heads &&
            vision_mlp_width == o.vision_mlp_width && context_length == o.context_length && vocab_size == o.vocab_size &&
            text_width == o.text_width && text_layers == o.text_layers && text_heads == o.text_heads &&
-           text_mlp_width == o.text_mlp_width;
+           text_mlp_width == o.text_mlp_width && activation == o.activation;
 }
 
 std::vector<TensorSpec> clip_tensor_specs(const ClipConfig& c) {
@@ -204,7 +205,7 @@ static std::vector<ResidualBlock> blocks_from(const TensorMap& t, const std::str
     return blocks;
 }
 
-VisionTower vision_tower_from(const TensorMap& t, const std::string& prefix, int64_t heads) {
+VisionTower vision_tower_from(const TensorMap& t, const std::string& prefix, int64_t heads, Activation activation) {
     VisionTower v;
     for (int64_t i = 0; t.count(prefix + "stem." + std::to_string(i) + ".weight"); ++i) {
         v.stem_weights.push_back(take(t, prefix + "stem." + std::to_string(i) + ".weight"));
@@ -218,11 +219,12 @@ VisionTower vision_tower_from(const TensorMap& t, const std::string& prefix, int
     v.ln_post = layer_norm_from(t, prefix + "ln_post.");
     v.proj = take(t, prefix + "proj");
     v.heads = heads;
+    v.activation = activation;
     v.patch_size = v.conv1_weight.size(-1) << v.stem_weights.size();
     return v;
 }
 
-TextTower text_tower_from(const TensorMap& t, const std::string& prefix, int64_t heads) {
+TextTower text_tower_from(const TensorMap& t, const std::string& prefix, int64_t heads, Activation activation) {
     TextTower x;
     x.token_embedding = take(t, prefix + "token_embedding.weight");
     x.positional_embedding = take(t, prefix + "positional_embedding");
@@ -230,16 +232,18 @@ TextTower text_tower_from(const TensorMap& t, const std::string& prefix, int64_t
     x.ln_final = layer_norm_from(t, prefix + "ln_final.");
     x.text_projection = take(t, prefix + "text_projection");
     x.heads = heads;
+    x.activation = activation;
     return x;
 }
 
-at::Tensor residual_block_forward(const ResidualBlock& b, const at::Tensor& x, int64_t heads, const at::Tensor& mask) {
+at::Tensor residual_block_forward(const ResidualBlock& b, const at::Tensor& x, int64_t heads, const at::Tensor& mask,
+                                  Activation activation) {
     if (x.dim() != 3 || heads <= 0 || x.size(2) % heads != 0)
         mismatch("a residual block takes [N, L, D] with D divisible by the heads; got " + shape_text(x.sizes()) +
                  " and " + std::to_string(heads) + " heads");
     at::Tensor h = x + attention(b, layer_norm(b.ln_1, x), heads, mask);
     at::Tensor m = at::linear(layer_norm(b.ln_2, h), b.fc_weight, b.fc_bias);
-    m = m * at::sigmoid(1.702 * m);  // QuickGELU
+    m = activation == Activation::gelu ? at::gelu(m) : m * at::sigmoid(1.702 * m);  // erf GELU or QuickGELU
     return h + at::linear(m, b.proj_weight, b.proj_bias);
 }
 
@@ -284,7 +288,7 @@ at::Tensor vision_forward(const VisionTower& v, const at::Tensor& pixels, const 
                          " tokens, but layer 0 appended " + std::to_string(k));
             if (k) x = at::cat({x.narrow(1, 0, x.size(1) - k), p}, 1);
         }
-        x = residual_block_forward(v.blocks[l], x, v.heads);
+        x = residual_block_forward(v.blocks[l], x, v.heads, {}, v.activation);
     }
     return at::matmul(layer_norm(v.ln_post, x.select(1, 0)), v.proj);
 }
@@ -316,7 +320,7 @@ at::Tensor text_forward(const TextTower& t, const at::Tensor& embeddings, const 
         at::full({len, len}, -std::numeric_limits<double>::infinity(), x.options()).triu(1);  // causal
     for (size_t l = 0; l < t.blocks.size(); ++l) {
         if (l > 0 && has_prompt(layers, l)) x = replace_after_first(x, (*layers)[l], l);
-        x = residual_block_forward(t.blocks[l], x, t.heads, mask);
+        x = residual_block_forward(t.blocks[l], x, t.heads, mask, t.activation);
     }
     const at::Tensor gather_index = index.to(x.device()).view({n, 1, 1}).expand({n, 1, width});
     const at::Tensor pooled = x.gather(1, gather_index).squeeze(1);
@@ -326,8 +330,8 @@ at::Tensor text_forward(const TextTower& t, const at::Tensor& embeddings, const 
 Clip Clip::from_weights(const TensorMap& t, const ClipConfig& config) {
     Clip c;
     c.config = config;
-    c.visual = vision_tower_from(t, "visual.", config.vision_heads);
-    c.text = text_tower_from(t, "", config.text_heads);
+    c.visual = vision_tower_from(t, "visual.", config.vision_heads, config.activation);
+    c.text = text_tower_from(t, "", config.text_heads, config.activation);
     c.logit_scale = take(t, "logit_scale");
     if (static_cast<int64_t>(c.visual.blocks.size()) != config.vision_layers ||
         static_cast<int64_t>(c.text.blocks.size()) != config.text_layers)
@@ -370,6 +374,7 @@ Clip Clip::to(at::Device device, at::ScalarType dtype) const {
     c.visual.ln_post = cast_ln(visual.ln_post);
     c.visual.proj = cast(visual.proj);
     c.visual.heads = visual.heads;
+    c.visual.activation = visual.activation;
     c.visual.patch_size = visual.patch_size;
     c.text.token_embedding = cast(text.token_embedding);
     c.text.positional_embedding = cast(text.positional_embedding);
@@ -377,6 +382,7 @@ Clip Clip::to(at::Device device, at::ScalarType dtype) const {
     c.text.ln_final = cast_ln(text.ln_final);
     c.text.text_projection = cast(text.text_projection);
     c.text.heads = text.heads;
+    c.text.activation = text.activation;
     c.logit_scale = logit_scale.to(device, at::kFloat);
     return c;
 }

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "model/architecture.hpp"
+
 namespace dcar::model {
 
 using TensorMap = std::map<std::string, at::Tensor>;
@@ -40,13 +42,17 @@ struct ClipConfig {
     int64_t text_layers = 0;
     int64_t text_heads = 0;
     int64_t text_mlp_width = 0;
+    // The MLP's activation in every block of both towers: OpenAI's QuickGELU, x·σ(1.702x), or the exact (erf)
+    // GELU of open_clip's models trained without quick_gelu. The weights do not show it (architecture.hpp).
+    Activation activation = Activation::quick_gelu;
 
     int64_t grid() const { return patch_size ? image_resolution / patch_size : 0; }
     int64_t conv1_kernel() const { return patch_size >> stem_channels.size(); }
     int64_t conv1_channels() const { return stem_channels.empty() ? 3 : stem_channels.back(); }
     int64_t vision_tokens() const { return grid() * grid() + 1; }  // class token + patches
     // One line for logs and provenance, e.g. for ViT-B/32 "vit patch32 224px width768 layers12 heads12 mlp3072;
-    // text ctx77 vocab49408 width512 layers12 heads8 mlp2048; embed512"; a stem adds " stem48-96" after "vit".
+    // text ctx77 vocab49408 width512 layers12 heads8 mlp2048; embed512"; a stem adds " stem48-96" after "vit",
+    // and GELU adds "; gelu" at the end.
     std::string describe() const;
     bool operator==(const ClipConfig& o) const;
     bool operator!=(const ClipConfig& o) const { return !(*this == o); }
@@ -64,7 +70,7 @@ struct LayerNorm {
     at::Tensor weight, bias;
 };
 
-// A pre-LN residual block: x += out_proj(attn(ln_1(x))); x += c_proj(quick_gelu(c_fc(ln_2(x)))).
+// A pre-LN residual block: x += out_proj(attn(ln_1(x))); x += c_proj(act(c_fc(ln_2(x)))), act as configured.
 struct ResidualBlock {
     LayerNorm ln_1;
     at::Tensor in_proj_weight, in_proj_bias;    // [3D, D], [3D]: q, k, v packed in that order
@@ -85,6 +91,7 @@ struct VisionTower {
     at::Tensor proj;  // [W, E]
     int64_t heads = 0;
     int64_t patch_size = 0;  // k × 2^(stem layers)
+    Activation activation = Activation::quick_gelu;
 };
 
 struct TextTower {
@@ -94,6 +101,7 @@ struct TextTower {
     LayerNorm ln_final;
     at::Tensor text_projection;  // [W, E]
     int64_t heads = 0;
+    Activation activation = Activation::quick_gelu;
 };
 
 // Deep text prompts (MaPLe convention, docs/METHOD.md §3.1). layers[l], when defined, is [k, W] (shared by the
@@ -170,11 +178,13 @@ at::Tensor find_eot(const at::Tensor& ids, int64_t eot_id);
 // The towers' pieces on their own, for tests and for tools that hold only one tower. Tower builders read
 // names under prefix ("visual." in a CLIP state dict) and throw dcar::Error(model) for a missing tensor.
 ResidualBlock residual_block_from(const TensorMap& tensors, const std::string& prefix);
-VisionTower vision_tower_from(const TensorMap& tensors, const std::string& prefix, int64_t heads);
-TextTower text_tower_from(const TensorMap& tensors, const std::string& prefix, int64_t heads);
+VisionTower vision_tower_from(const TensorMap& tensors, const std::string& prefix, int64_t heads,
+                              Activation activation = Activation::quick_gelu);
+TextTower text_tower_from(const TensorMap& tensors, const std::string& prefix, int64_t heads,
+                          Activation activation = Activation::quick_gelu);
 // x [N, L, D]; mask: undefined, or additive [L, L] in x's dtype (−inf above the diagonal for causal).
 at::Tensor residual_block_forward(const ResidualBlock& block, const at::Tensor& x, int64_t heads,
-                                  const at::Tensor& mask = {});
+                                  const at::Tensor& mask = {}, Activation activation = Activation::quick_gelu);
 at::Tensor vision_forward(const VisionTower& tower, const at::Tensor& pixels, const VisualPrompts* prompts = nullptr);
 at::Tensor text_forward(const TextTower& tower, const at::Tensor& embeddings, const at::Tensor& eot,
                         const TextPrompts* prompts = nullptr);

@@ -20,14 +20,15 @@ ClipConfig clip_config_from_spec(const std::string& spec) {
     std::map<std::string, int64_t> v = {{"image", 224},     {"patch", 32},       {"width", 768},
                                         {"layers", 12},     {"heads", 0},        {"text-width", 512},
                                         {"text-layers", 12}, {"text-heads", 0},  {"embed", 512},
-                                        {"context", 77},    {"vocab", 49408},    {"stem", 0}};
+                                        {"context", 77},    {"vocab", 49408},    {"stem", 0},
+                                        {"gelu", 0}};
     for (const std::string& part : text::split(spec, ',')) {
         const std::string item = text::trim(part);
         if (item.empty()) continue;
         const size_t eq = item.find('=');
         const std::string key = item.substr(0, eq);
         if (eq == std::string::npos || !v.count(key))
-            throw Error(ErrorCode::usage, "model size: '" + item + "' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab, stem =N");
+            throw Error(ErrorCode::usage, "model size: '" + item + "' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab, stem, gelu =N");
         try {
             size_t used = 0;
             const std::string number = item.substr(eq + 1);
@@ -52,12 +53,14 @@ ClipConfig clip_config_from_spec(const std::string& spec) {
     c.embed_dim = v["embed"];
     c.context_length = v["context"];
     c.vocab_size = v["vocab"];
+    c.activation = v["gelu"] ? Activation::gelu : Activation::quick_gelu;
     auto require = [&](bool ok, const std::string& what) {
         if (!ok) throw Error(ErrorCode::usage, "model size: " + what);
     };
     require(c.patch_size > 0 && c.image_resolution > 0 && c.image_resolution % c.patch_size == 0, "image must be a positive multiple of patch");
     // stem=N: N stride-2 convolutions before conv1, with width/2^N, ..., width/2 channels (clip.hpp).
     require(v["stem"] <= 4, "stem is at most 4 layers");
+    require(v["gelu"] <= 1, "gelu is 0 (QuickGELU, OpenAI's) or 1 (GELU, open_clip's default)");
     const int64_t stem = v["stem"];
     require(c.patch_size % (int64_t{1} << stem) == 0, "patch must be divisible by 2^stem");
     require(c.vision_width % (int64_t{1} << stem) == 0, "width must be divisible by 2^stem");

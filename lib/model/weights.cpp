@@ -9,6 +9,7 @@
 #include <ATen/ops/empty.h>
 #include <caffe2/serialize/inline_container.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <torch/csrc/jit/serialization/import.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -255,23 +257,68 @@ int64_t count_layers(const Normalised& n, const std::string& prefix) {
     return layers;
 }
 
-int64_t heads_for(int64_t width, int64_t requested, const char* tower, const std::string& place) {
-    if (requested > 0) {
-        if (width % requested != 0)
-            throw_error(ErrorCode::model, place,
-                        std::string(tower) + " width " + std::to_string(width) + " is not divisible by " +
-                            std::to_string(requested) + " heads");
-        return requested;
-    }
-    if (width <= 0 || width % 64 != 0)
-        throw_error(ErrorCode::model, place,
-                    std::string("cannot infer the number of ") + tower + " attention heads: width " +
-                        std::to_string(width) +
-                        " is not a multiple of 64 (OpenAI's width / 64 rule); give it explicitly");
-    return width / 64;
+// The architecture to read the weights with: --arch, else what the file declares; heads options override both.
+Architecture chosen_architecture(const LoadOptions& options, const std::optional<Architecture>& declared) {
+    Architecture a;
+    if (!options.arch.empty())
+        a = parse_architecture(options.arch);
+    else if (declared)
+        a = *declared;
+    if (options.vision_heads > 0) a.vision_heads = options.vision_heads;
+    if (options.text_heads > 0) a.text_heads = options.text_heads;
+    return a;
 }
 
-ClipConfig infer_config(const Normalised& n, const LoadOptions& options, const std::string& place) {
+// The activation and heads onto c, refusing what nothing states and any stated size the weights contradict.
+void apply_architecture(ClipConfig& c, const Architecture& a, const std::string& place) {
+    if (!a.activation || (!a.heads_for_vision(c.vision_width) && !a.vision_head_width) ||
+        (!a.heads_for_text(c.text_width) && !a.text_head_width))
+        throw_error(ErrorCode::model, place,
+                    "cannot tell the model's architecture: the weights do not show the MLP activation (QuickGELU or "
+                    "GELU) nor the attention heads" +
+                        (a.source.empty() ? std::string() : ", and " + a.source + " does not say") +
+                        ". Pass --arch (ViT-B-32-quickgelu for OpenAI's ViT-B/32 weights, ViT-B-32 for open_clip's "
+                        "GELU ones, likewise for other sizes; openai or open_clip for those rules at any size), or "
+                        "put the model's open_clip_config.json or Hugging Face config.json beside it");
+    auto heads = [&](int64_t width, int64_t stated, int64_t head_width, const char* tower) {
+        if (stated > 0) {
+            if (width % stated != 0)
+                throw_error(ErrorCode::model, place,
+                            std::string(tower) + " width " + std::to_string(width) + " is not divisible by " +
+                                std::to_string(stated) + " heads (" + a.source + ")");
+            return stated;
+        }
+        if (width % head_width != 0)
+            throw_error(ErrorCode::model, place,
+                        std::string(tower) + " width " + std::to_string(width) + " is not a multiple of head width " +
+                            std::to_string(head_width) + " (" + a.source + "); give the heads explicitly");
+        return width / head_width;
+    };
+    c.activation = *a.activation;
+    c.vision_heads = heads(c.vision_width, a.vision_heads, a.vision_head_width, "vision");
+    c.text_heads = heads(c.text_width, a.text_heads, a.text_head_width, "text");
+    const std::pair<const char*, std::pair<int64_t, int64_t>> sizes[] = {
+        {"embedding width", {a.embed_dim, c.embed_dim}},
+        {"image size", {a.image_resolution, c.image_resolution}},
+        {"patch size", {a.patch_size, c.patch_size}},
+        {"vision width", {a.vision_width, c.vision_width}},
+        {"vision layers", {a.vision_layers, c.vision_layers}},
+        {"vision MLP width", {a.vision_mlp_width, c.vision_mlp_width}},
+        {"context length", {a.context_length, c.context_length}},
+        {"vocabulary size", {a.vocab_size, c.vocab_size}},
+        {"text width", {a.text_width, c.text_width}},
+        {"text layers", {a.text_layers, c.text_layers}},
+        {"text MLP width", {a.text_mlp_width, c.text_mlp_width}},
+    };
+    for (const auto& [what, stated_and_found] : sizes)
+        if (stated_and_found.first && stated_and_found.first != stated_and_found.second)
+            throw_error(ErrorCode::model, place,
+                        a.source + " says " + what + " " + std::to_string(stated_and_found.first) +
+                            ", the weights have " + std::to_string(stated_and_found.second));
+}
+
+// Every size the weights show; the activation and heads are apply_architecture's.
+ClipConfig infer_config(const Normalised& n, const std::string& place) {
     ClipConfig c;
     // dcar's convolutional stem (clip.hpp), when the file has one: visual.stem.<i>.weight [C_i, C_i-1, 3, 3].
     for (int64_t i = 0;; ++i) {
@@ -316,8 +363,6 @@ ClipConfig infer_config(const Normalised& n, const LoadOptions& options, const s
     };
     c.vision_mlp_width = mlp("visual.transformer.resblocks.", c.vision_width);
     c.text_mlp_width = mlp("transformer.resblocks.", c.text_width);
-    c.vision_heads = heads_for(c.vision_width, options.vision_heads, "vision", place);
-    c.text_heads = heads_for(c.text_width, options.text_heads, "text", place);
     return c;
 }
 
@@ -884,32 +929,135 @@ std::string weights_fingerprint(const TensorMap& tensors) {
     return std::string("clip-") + hex;
 }
 
-TensorMap read_tensor_file(const std::string& path, WeightFormat* format) {
+std::string clip_fingerprint(const TensorMap& tensors, const ClipConfig& config) {
+    const std::string weights = weights_fingerprint(tensors);
+    const bool openai_reading = config.activation == Activation::quick_gelu &&
+                                config.vision_heads * 64 == config.vision_width && config.text_heads * 64 == config.text_width;
+    if (openai_reading) return weights;
+    Hash64 h;
+    h.bytes(weights.data(), weights.size());
+    const std::string arch = architecture_spec(config.activation, config.vision_heads, config.text_heads);
+    h.bytes(arch.data(), arch.size());
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.digest()));
+    return std::string("clip-") + hex;
+}
+
+std::map<std::string, std::string> clip_metadata(const ClipConfig& config) {
+    return {{"format", "pt"},
+            {architecture_metadata_key, architecture_spec(config.activation, config.vision_heads, config.text_heads)}};
+}
+
+TensorMap read_tensor_file(const std::string& path, WeightFormat* format, std::map<std::string, std::string>* metadata) {
     std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
     const WeightFormat f = sniff(path, &zip);
     if (format) *format = f;
     switch (f) {
         case WeightFormat::torchscript: zip.reset(); return read_torchscript(path);
         case WeightFormat::torch_pickle: return read_torch_pickle(path, *zip);
-        case WeightFormat::safetensors: return read_safetensors(path);
+        case WeightFormat::safetensors: return read_safetensors(path, metadata);
     }
     return {};
 }
 
-ClipConfig inspect_weights(const TensorMap& raw, const std::string& place, const LoadOptions& options) {
+namespace {
+
+bool is_directory(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+bool is_file(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+std::string directory_of(const std::string& path) {
+    if (is_directory(path)) return path;
+    const size_t slash = path.rfind('/');
+    return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+std::string read_small_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw_error(ErrorCode::io, path, std::string("cannot open: ") + std::strerror(errno));
+    std::string text;
+    char buffer[65536];
+    for (;;) {
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            const int e = errno;
+            ::close(fd);
+            throw_error(ErrorCode::io, path, std::string("cannot read: ") + std::strerror(e));
+        }
+        if (got == 0) break;
+        text.append(buffer, size_t(got));
+        if (text.size() > (size_t(1) << 24)) {
+            ::close(fd);
+            throw_error(ErrorCode::format, path, "a model config larger than 16 MiB");
+        }
+    }
+    ::close(fd);
+    return text;
+}
+
+}  // namespace
+
+std::string weights_file_in(const std::string& path) {
+    if (!is_directory(path)) return path;
+    for (const char* name : {"open_clip_model.safetensors", "open_clip_pytorch_model.bin", "model.safetensors",
+                             "pytorch_model.bin"}) {
+        const std::string candidate = path + "/" + name;
+        if (is_file(candidate)) return candidate;
+    }
+    throw_error(ErrorCode::io, path,
+                "a model directory without weights (open_clip_model.safetensors, open_clip_pytorch_model.bin, "
+                "model.safetensors or pytorch_model.bin)");
+}
+
+std::optional<Architecture> declared_architecture(const std::string& path, WeightFormat format,
+                                                  const std::map<std::string, std::string>& metadata) {
+    if (format == WeightFormat::torchscript) {  // OpenAI's archives, and nothing else writes them for CLIP
+        Architecture a = parse_architecture("openai");
+        a.source = "OpenAI's TorchScript archive";
+        return a;
+    }
+    const auto it = metadata.find(architecture_metadata_key);
+    if (it != metadata.end()) {
+        try {
+            Architecture a = parse_architecture(it->second);
+            a.source = std::string(architecture_metadata_key) + " in " + path;
+            return a;
+        } catch (const Error& e) {
+            throw_error(ErrorCode::format, path, std::string(architecture_metadata_key) + ": " + e.what());
+        }
+    }
+    const std::string dir = directory_of(path);
+    for (const char* name : {"open_clip_config.json", "config.json"}) {
+        const std::string config = dir + "/" + name;
+        if (is_file(config)) return config_architecture(read_small_file(config), config);
+    }
+    return std::nullopt;
+}
+
+ClipConfig inspect_weights(const TensorMap& raw, const std::string& place, const LoadOptions& options,
+                           const std::optional<Architecture>& declared) {
     const Normalised n = normalise(raw, place);
-    const ClipConfig config = infer_config(n, options, place);
+    ClipConfig config = infer_config(n, place);
     check(n, config, place);
+    apply_architecture(config, chosen_architecture(options, declared), place);
     return config;
 }
 
-LoadedWeights weights_from_tensors(const TensorMap& raw, const std::string& place, const LoadOptions& options) {
+LoadedWeights weights_from_tensors(const TensorMap& raw, const std::string& place, const LoadOptions& options,
+                                   const std::optional<Architecture>& declared) {
     const Normalised n = normalise(raw, place);
     LoadedWeights w;
     w.layout = n.layout;
     w.ignored = n.ignored;
-    w.config = infer_config(n, options, place);
+    const Architecture arch = chosen_architecture(options, declared);
+    w.config = infer_config(n, place);
     check(n, w.config, place);
+    apply_architecture(w.config, arch, place);
+    w.architecture_source = arch.source;
     auto canonical = [](const at::Tensor& t) { return t.detach().to(at::kCPU, at::kFloat).contiguous(); };
     for (const auto& spec : clip_tensor_specs(w.config)) {
         const auto group = n.qkv.find(spec.name);
@@ -920,19 +1068,24 @@ LoadedWeights weights_from_tensors(const TensorMap& raw, const std::string& plac
             w.tensors[spec.name] = canonical(n.items.at(spec.name).tensor);
         }
     }
-    w.fingerprint = weights_fingerprint(w.tensors);
+    w.fingerprint = clip_fingerprint(w.tensors, w.config);
     return w;
 }
 
 LoadedWeights load_weights(const std::string& path, const LoadOptions& options) {
+    const std::string file = weights_file_in(path);
     WeightFormat format;
-    const TensorMap raw = read_tensor_file(path, &format);
-    LoadedWeights w = weights_from_tensors(raw, path, options);
+    std::map<std::string, std::string> metadata;
+    const TensorMap raw = read_tensor_file(file, &format, &metadata);
+    // --arch wins; what the file states is only read (and a broken config beside it only reported) without it.
+    const std::optional<Architecture> declared =
+        options.arch.empty() ? declared_architecture(file, format, metadata) : std::nullopt;
+    LoadedWeights w = weights_from_tensors(raw, file, options, declared);
     // A NaN or infinity in a weight would surface only later, as a loss of NaN or embeddings that match
     // nothing: refused here, naming the tensor.
     for (const auto& [name, t] : w.tensors)
         if (t.is_floating_point() && !t.isfinite().all().item<bool>())
-            throw_error(ErrorCode::model, path, "tensor '" + name + "' holds a NaN or an infinity");
+            throw_error(ErrorCode::model, file, "tensor '" + name + "' holds a NaN or an infinity");
     w.format = format;
     return w;
 }

@@ -301,7 +301,7 @@ void Trainer::load_backbone(const CheckpointInfo* resume_from) {
         model::TensorMap weights;
         model::ClipConfig size;
         if (!config_.model.empty()) {
-            const auto loaded = model::load_weights(config_.model, config_.heads);
+            const auto loaded = model::load_weights(config_.model, config_.model_options);
             weights = loaded.tensors;
             size = loaded.config;
             backbone_fingerprint_ = loaded.fingerprint;
@@ -311,7 +311,7 @@ void Trainer::load_backbone(const CheckpointInfo* resume_from) {
             if (!resume_from) weights = model::random_weights(size, config_.seed);
         }
         if (resume_from) {
-            const auto loaded = model::load_weights(resume_from->model_file, config_.heads);
+            const auto loaded = model::load_weights(resume_from->model_file, config_.model_options);
             if (loaded.config != size)
                 throw_error(ErrorCode::mismatch, resume_from->model_file, "is " + loaded.config.describe() + ", this run asks for " + size.describe());
             weights = loaded.tensors;
@@ -321,7 +321,7 @@ void Trainer::load_backbone(const CheckpointInfo* resume_from) {
     } else {
         const at::ScalarType dtype = config_.dtype == "auto" ? (device_.is_cuda() ? at::kBFloat16 : at::kFloat)
                                                              : model::parse_dtype(config_.dtype);
-        model_ = model::load_clip(config_.model, device_, dtype, config_.heads);
+        model_ = model::load_clip(config_.model, device_, dtype, config_.model_options);
         backbone_fingerprint_ = model_.fingerprint;
     }
     log_.info("model " + (config_.model.empty() ? std::string("(random init)") : config_.model) + ": " + model_.config.describe() +
@@ -491,9 +491,10 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
         model_name = "clip-epoch-" + text::zero_padded(static_cast<uint64_t>(epoch), 4) + ".safetensors";
         model::TensorMap weights;
         for (auto& [name, t] : model_.weights()) weights[name] = t.detach().cpu();
-        fingerprint = model::weights_fingerprint(weights);
-        model::write_safetensors(config_.output + "/" + model_name, weights, {{"format", "pt"}});
-        if (epoch == config_.epochs) model::write_safetensors(config_.output + "/clip.safetensors", weights, {{"format", "pt"}});
+        fingerprint = model::clip_fingerprint(weights, model_.config);
+        const auto metadata = model::clip_metadata(model_.config);
+        model::write_safetensors(config_.output + "/" + model_name, weights, metadata);
+        if (epoch == config_.epochs) model::write_safetensors(config_.output + "/clip.safetensors", weights, metadata);
     }
     Json j;
     j["format"] = "dcar-checkpoint";

@@ -53,7 +53,7 @@ struct TuneConfig {
 
     std::string device = "auto";  // cpu | cuda[:N] | auto
     std::string dtype = "auto";   // backbone compute type; auto: bf16 on CUDA, fp32 on the CPU (full: fp32)
-    model::LoadOptions heads;
+    model::LoadOptions model_options;  // --arch, --vision-heads, --text-heads
     std::string vocab;
     int decode_threads = 1;
     int64_t max_steps = 0;    // stop after this many steps in all (benchmarks); no checkpoint for a cut epoch

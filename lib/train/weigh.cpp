@@ -29,7 +29,7 @@ struct Weigher {
     explicit Weigher(const WeighConfig& config, const Log& log) {
         const at::Device device = config.device == "auto" ? (at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU))
                                                           : model::parse_device(config.device);
-        clip = model::load_clip(config.model, device, model::parse_dtype(config.dtype), config.heads);
+        clip = model::load_clip(config.model, device, model::parse_dtype(config.dtype), config.model_options);
         log.info("model " + clip.fingerprint + ": " + clip.config.describe());
         tokenizer = std::make_unique<model::Tokenizer>(config.vocab.empty() ? model::Tokenizer::default_vocab_path() : config.vocab);
         if (!config.prompts.empty()) prompts = std::make_unique<InferencePrompts>(load_inference_prompts(config.prompts, clip));

@@ -24,7 +24,7 @@ struct WeighConfig {
     int batch = 32;
     int decode_threads = 1;
     std::string device = "auto", dtype = "fp32";
-    model::LoadOptions heads;
+    model::LoadOptions model_options;  // --arch, --vision-heads, --text-heads
     std::string vocab;
 };
 

@@ -48,6 +48,24 @@ print('embed: min cosine vs PyTorch', cos.min())
 assert cos.min() >= 0.999, cos
 "
 
+# What the weights do not show (activation, heads): the same weights without dcar's metadata are refused, saying
+# what to pass; --arch openai reads them as the metadata does (the same rows and fingerprint), a preset they contradict is
+# refused, and GELU is another model with another fingerprint.
+/usr/bin/python3 "$SRC/tests/cli/tiny_clip.py" model bare.safetensors bare
+expect_status 1 dcar-embed -m bare.safetensors --folder imgs -o bare.dcs
+grep -q "bare.safetensors: cannot tell the model's architecture: .* Pass --arch" err || fail "no architecture: $(cat err)"
+[ ! -e bare.dcs ] || fail "a refused model left an output"
+expect_status 3 dcar-embed -m bare.safetensors --arch openai --folder imgs -o bare.dcs
+cmp <(dcar-cat bare.dcs) <(dcar-cat all.dcs) || fail "--arch openai embeds other than the file's own architecture"
+[ "$(dcar-cat -H bare.dcs | grep '"model"')" = "$(dcar-cat -H all.dcs | grep '"model"')" ] || fail "--arch openai changed the fingerprint"
+expect_status 1 dcar-embed -m bare.safetensors --arch ViT-B-32-quickgelu --folder imgs -o preset.dcs
+grep -q "bare.safetensors: --arch ViT-B-32-quickgelu says embedding width 512, the weights have" err || fail "preset: $(cat err)"
+expect_status 2 dcar-embed -m bare.safetensors --arch ViT-Z-1 --folder imgs -o preset.dcs
+grep -q "unknown architecture 'ViT-Z-1'" err || fail "unknown preset: $(cat err)"
+expect_status 3 dcar-embed -m bare.safetensors --arch activation=gelu,vision-heads=3,text-heads=2 --folder imgs -o gelu.dcs
+[ "$(dcar-cat -H gelu.dcs | grep '"model"')" != "$(dcar-cat -H all.dcs | grep '"model"')" ] || fail "GELU kept the fingerprint"
+cmp -s <(dcar-cat gelu.dcs | cut -f3) <(dcar-cat all.dcs | cut -f3) && fail "GELU gave the same embeddings"
+
 # Image paths on stdin; decode threads do not change the output; shards partition the work.
 sed 's|^imgs/||' files.txt | dcar-embed -q -m tiny.safetensors --image-root imgs --decode-threads 3 -b 2 > list.dcs
 cmp <(dcar-cat all.dcs | cut -f1,3) <(dcar-cat list.dcs | cut -f1,3) || fail "list input or decode threads changed the embeddings"
@@ -74,7 +92,8 @@ model = ref.TinyClip().eval()
 ref.randomise(model)
 with torch.no_grad():
     model.visual.proj.mul_(-1)  # other weights, same shapes
-ref.write_safetensors("other.safetensors", {k: v.detach() for k, v in model.state_dict().items()})
+ref.write_safetensors("other.safetensors", {k: v.detach() for k, v in model.state_dict().items()},
+                      {"dcar.architecture": "activation=quick-gelu,vision-heads=3,text-heads=2"})
 PY
 before=$(cat parts/*.dcs | md5sum)
 resume=(dcar-embed -q --folder imgs --resume -o parts)

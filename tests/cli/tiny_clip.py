@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Test helper for tests/cli/embed.sh: a tiny CLIP with the real vocabulary size and context (so dcar's
-tokenizer ids fit), saved as safetensors; and the reference image embeddings of a list of files through
+tokenizer ids fit), saved as safetensors with the architecture dcar records in its own files (QuickGELU, 3 and 2
+heads); and the reference image embeddings of a list of files through
 torchvision's CLIP transform and the same model in PyTorch.
-  tiny_clip.py model OUT.safetensors
+  tiny_clip.py model OUT.safetensors [bare]   (bare: without the architecture, as other tools write them)
   tiny_clip.py embed MODEL.safetensors OUT.npy FILE...        (L2-normalised, float32, in file order)"""
 import os
 import sys
@@ -26,7 +27,9 @@ def build() -> torch.nn.Module:
 def main() -> None:
     if sys.argv[1] == "model":
         model = build()
-        ref.write_safetensors(sys.argv[2], {k: v.detach() for k, v in model.state_dict().items()})
+        bare = len(sys.argv) > 3 and sys.argv[3] == "bare"
+        metadata = {"format": "pt"} if bare else {"format": "pt", "dcar.architecture": "activation=quick-gelu,vision-heads=3,text-heads=2"}
+        ref.write_safetensors(sys.argv[2], {k: v.detach() for k, v in model.state_dict().items()}, metadata)
     elif sys.argv[1] == "embed":
         from PIL import Image
         from torchvision import transforms as T

@@ -41,13 +41,13 @@ class QuickGelu(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, gelu: bool = False):
         super().__init__()
         self.attn = nn.MultiheadAttention(width, heads)
         self.ln_1 = Fp32LayerNorm(width)
         self.mlp = nn.Sequential(collections.OrderedDict([
             ("c_fc", nn.Linear(width, 4 * width)),
-            ("gelu", QuickGelu()),
+            ("gelu", nn.GELU() if gelu else QuickGelu()),
             ("c_proj", nn.Linear(4 * width, width)),
         ]))
         self.ln_2 = Fp32LayerNorm(width)
@@ -60,9 +60,9 @@ class Block(nn.Module):
 
 
 class Stack(nn.Module):
-    def __init__(self, width: int, layers: int, heads: int):
+    def __init__(self, width: int, layers: int, heads: int, gelu: bool = False):
         super().__init__()
-        self.resblocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
+        self.resblocks = nn.ModuleList([Block(width, heads, gelu) for _ in range(layers)])
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
         for block in self.resblocks:
@@ -74,7 +74,7 @@ class Vision(nn.Module):
     """OpenAI's ViT image tower; with `stem` (channel counts), dcar's convolutional stem first: 3 × 3 convolutions
     of stride 2 with padding 1 and a bias, each followed by GELU, then conv1 with the kernel that is left."""
 
-    def __init__(self, stem=()):
+    def __init__(self, stem=(), heads=V_WIDTH // 64, gelu=False):
         super().__init__()
         layers, channels = [], 3
         for width in stem:
@@ -86,7 +86,7 @@ class Vision(nn.Module):
         self.class_embedding = nn.Parameter(torch.zeros(V_WIDTH))
         self.positional_embedding = nn.Parameter(torch.zeros((IMAGE // PATCH) ** 2 + 1, V_WIDTH))
         self.ln_pre = Fp32LayerNorm(V_WIDTH)
-        self.transformer = Stack(V_WIDTH, V_LAYERS, V_WIDTH // 64)
+        self.transformer = Stack(V_WIDTH, V_LAYERS, heads, gelu)
         self.ln_post = Fp32LayerNorm(V_WIDTH)
         self.proj = nn.Parameter(torch.zeros(V_WIDTH, EMBED))
 
@@ -101,10 +101,13 @@ class Vision(nn.Module):
 
 
 class TinyClip(nn.Module):
-    def __init__(self, stem=()):
+    """OpenAI's CLIP in small; `gelu` and the head counts give open_clip's other variants (exact GELU, head widths
+    other than 64)."""
+
+    def __init__(self, stem=(), gelu=False, vision_heads=V_WIDTH // 64, text_heads=T_WIDTH // 64):
         super().__init__()
-        self.visual = Vision(stem)
-        self.transformer = Stack(T_WIDTH, T_LAYERS, T_WIDTH // 64)
+        self.visual = Vision(stem, vision_heads, gelu)
+        self.transformer = Stack(T_WIDTH, T_LAYERS, text_heads, gelu)
         self.token_embedding = nn.Embedding(VOCAB, T_WIDTH)
         self.positional_embedding = nn.Parameter(torch.zeros(CONTEXT, T_WIDTH))
         self.ln_final = Fp32LayerNorm(T_WIDTH)
@@ -280,6 +283,37 @@ def main() -> None:
     with torch.no_grad():
         stem_features = stem_model.encode_image(pixels)
     write_safetensors(os.path.join(outdir, "stem_reference.safetensors"), {"image_features": stem_features})
+    # (f) open_clip's variants: exact GELU and head width 32 (6 vision heads, 4 text heads), as an open_clip
+    # hub directory (open_clip_config.json beside open_clip_model.safetensors) and as a Hugging Face one
+    # (config.json beside model.safetensors, HF layout), with their features for the same inputs.
+    torch.manual_seed(0)
+    gelu_model = TinyClip(gelu=True, vision_heads=V_WIDTH // 32, text_heads=T_WIDTH // 32).eval()
+    randomise(gelu_model)
+    gelu_sd = {k: v.detach().clone() for k, v in gelu_model.state_dict().items()}
+    with torch.no_grad():
+        gelu_image, gelu_text = gelu_model(pixels, ids)
+    write_safetensors(os.path.join(outdir, "gelu_reference.safetensors"),
+                      {"image_features": gelu_image, "text_features": gelu_text})
+    os.makedirs(os.path.join(outdir, "gelu.open_clip"))
+    write_safetensors(os.path.join(outdir, "gelu.open_clip", "open_clip_model.safetensors"), gelu_sd)
+    with open(os.path.join(outdir, "gelu.open_clip", "open_clip_config.json"), "w") as f:
+        json.dump({"model_cfg": {"embed_dim": EMBED,
+                                 "vision_cfg": {"image_size": IMAGE, "layers": V_LAYERS, "width": V_WIDTH,
+                                                "patch_size": PATCH, "head_width": 32},
+                                 "text_cfg": {"context_length": CONTEXT, "vocab_size": VOCAB, "width": T_WIDTH,
+                                              "heads": T_WIDTH // 32, "layers": T_LAYERS}},
+                   "preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073],
+                                      "std": [0.26862954, 0.26130258, 0.27577711]}}, f)
+    os.makedirs(os.path.join(outdir, "gelu.hf"))
+    write_safetensors(os.path.join(outdir, "gelu.hf", "model.safetensors"), hf_layout(gelu_sd), {"format": "pt"})
+    with open(os.path.join(outdir, "gelu.hf", "config.json"), "w") as f:
+        json.dump({"architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": EMBED,
+                   "text_config": {"hidden_act": "gelu", "hidden_size": T_WIDTH, "intermediate_size": 4 * T_WIDTH,
+                                   "num_attention_heads": T_WIDTH // 32, "num_hidden_layers": T_LAYERS,
+                                   "max_position_embeddings": CONTEXT, "vocab_size": VOCAB, "layer_norm_eps": 1e-5},
+                   "vision_config": {"hidden_act": "gelu", "hidden_size": V_WIDTH, "intermediate_size": 4 * V_WIDTH,
+                                     "num_attention_heads": V_WIDTH // 32, "num_hidden_layers": V_LAYERS,
+                                     "image_size": IMAGE, "patch_size": PATCH, "layer_norm_eps": 1e-5}}, f)
     with open(os.path.join(outdir, "done"), "w") as f:
         f.write("ok\n")
 

@@ -394,7 +394,7 @@ TEST(ModelSpec, SizesAndRandomInit) {
     EXPECT_EQ(c.vision_tokens(), 65);
     expect_error([] { model::clip_config_from_spec("image=60,patch=8"); }, ErrorCode::usage, "model size: image must be a positive multiple of patch");
     expect_error([] { model::clip_config_from_spec("depth=3"); }, ErrorCode::usage,
-                 "model size: 'depth=3' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab, stem =N");
+                 "model size: 'depth=3' is not one of image, patch, width, layers, heads, text-width, text-layers, text-heads, embed, context, vocab, stem, gelu =N");
     const model::ClipConfig small = model::clip_config_from_spec("image=16,patch=8,width=64,layers=1,text-width=64,text-layers=1,embed=16,context=8");
     const auto a = model::random_weights(small, 7), b = model::random_weights(small, 7), other = model::random_weights(small, 8);
     EXPECT_EQ(model::weights_fingerprint(a), model::weights_fingerprint(b));
@@ -442,7 +442,7 @@ protected:
         dir_ = fs::temp_directory_path() / ("dcar-tune-test-" + std::to_string(::getpid()));
         fs::create_directories(dir_ / "img");
         model::Clip clip = small_clip();
-        model::write_safetensors((dir_ / "clip.safetensors").string(), clip.weights());
+        model::write_safetensors((dir_ / "clip.safetensors").string(), clip.weights(), model::clip_metadata(clip.config));
         std::ofstream manifest(dir_ / "train.jsonl");
         const char* classes[] = {"zorblat", "quindle", "mervish"};
         for (int c = 0; c < 3; ++c)
@@ -547,7 +547,7 @@ TEST_F(TuneRun, CheckpointPromptsLoadOnlyOnTheirBackbone) {
     ASSERT_TRUE(loaded.table.has_value());
     EXPECT_GT(loaded.table->updated_ids(), 0);
     model::Clip other = small_clip(4);
-    model::write_safetensors((dir_ / "other.safetensors").string(), other.weights());
+    model::write_safetensors((dir_ / "other.safetensors").string(), other.weights(), model::clip_metadata(other.config));
     const model::Clip different = model::load_clip((dir_ / "other.safetensors").string());
     expect_error([&] { load_inference_prompts((dir_ / "ck").string(), different); }, ErrorCode::mismatch,
                  (dir_ / "ck").string() + ": was trained on backbone " + same.fingerprint + ", this model is " + different.fingerprint);

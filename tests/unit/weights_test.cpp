@@ -86,6 +86,14 @@ const char* const formats[] = {"tiny.jit.pt",      "tiny.state_dict.pt",   "tiny
 
 using testing::expect_error;
 
+// The reference files other than the TorchScript archive say nothing of the activation and heads: they load
+// with OpenAI's rules given explicitly, as --arch openai gives them.
+LoadOptions openai_rules() {
+    LoadOptions o;
+    o.arch = "openai";
+    return o;
+}
+
 // ---- against Python -------------------------------------------------------------------------------------------
 
 TEST(WeightsPython, EveryFormatLoadsWithOneFingerprintAndConfig) {
@@ -93,7 +101,7 @@ TEST(WeightsPython, EveryFormatLoadsWithOneFingerprintAndConfig) {
     std::string fingerprint;
     for (const char* name : formats) {
         SCOPED_TRACE(name);
-        const LoadedWeights w = load_weights(reference_dir() + name);
+        const LoadedWeights w = load_weights(reference_dir() + name, openai_rules());
         EXPECT_EQ(w.config, tiny_config()) << w.config.describe();
         EXPECT_EQ(w.tensors.size(), clip_tensor_specs(w.config).size());
         EXPECT_EQ(w.fingerprint.size(), 21u);
@@ -131,7 +139,7 @@ TEST(WeightsPython, EmbeddingsMatchPythonInEveryFormat) {
     double worst = 0;
     for (const char* name : formats) {
         SCOPED_TRACE(name);
-        const Clip model = load_clip(reference_dir() + name);
+        const Clip model = load_clip(reference_dir() + name, at::kCPU, at::kFloat, openai_rules());
         const double di = max_abs_diff(encode_image(model, ref.at("pixels")), ref.at("image_features"));
         const double dt = max_abs_diff(encode_text_ids(model, ids, eot), ref.at("text_features"));
         EXPECT_LT(di, 1e-5);
@@ -147,7 +155,7 @@ TEST(WeightsPython, ConvolutionalStemLoadsAndMatchesPython) {
     REQUIRE_REFERENCE();
     const TensorMap ref = read_safetensors(reference_dir() + "reference.safetensors");
     const TensorMap stem_ref = read_safetensors(reference_dir() + "stem_reference.safetensors");
-    const Clip model = load_clip(reference_dir() + "tiny.stem.safetensors");
+    const Clip model = load_clip(reference_dir() + "tiny.stem.safetensors", at::kCPU, at::kFloat, openai_rules());
     EXPECT_EQ(model.config.stem_channels, (std::vector<int64_t>{16, 32}));
     EXPECT_EQ(model.config.patch_size, 8);
     EXPECT_EQ(model.config.image_resolution, 32);
@@ -156,7 +164,8 @@ TEST(WeightsPython, ConvolutionalStemLoadsAndMatchesPython) {
     EXPECT_LT(d, 1e-5);
     std::cout << "[ stem ] max |C++ - Python|: " << d << "\n";
     // The plain model's features differ: the stem is used.
-    EXPECT_GT(max_abs_diff(encode_image(load_clip(reference_dir() + "tiny.safetensors"), ref.at("pixels")),
+    EXPECT_GT(max_abs_diff(encode_image(load_clip(reference_dir() + "tiny.safetensors", at::kCPU, at::kFloat, openai_rules()),
+                                        ref.at("pixels")),
                            stem_ref.at("image_features")), 1e-2);
     VisualPrompts prompts;
     prompts.layers = {at::randn({2, model.config.vision_width}), at::randn({2, model.config.vision_width})};
@@ -170,7 +179,7 @@ TEST(WeightsPython, ConvolutionalStemLoadsAndMatchesPython) {
     const std::string path = reference_dir() + "broken-stem.safetensors";
     write_safetensors(path, broken);
     try {
-        load_clip(path);
+        load_clip(path, at::kCPU, at::kFloat, openai_rules());
         ADD_FAILURE() << "a broken stem loaded";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("visual.stem.1.weight has shape [32, 8, 3, 3], expected [channels, 16, 3, 3]"),
@@ -181,11 +190,64 @@ TEST(WeightsPython, ConvolutionalStemLoadsAndMatchesPython) {
 TEST(WeightsPython, HfAndOpenAiLayoutsGiveIdenticalEmbeddings) {
     REQUIRE_REFERENCE();
     const TensorMap ref = read_safetensors(reference_dir() + "reference.safetensors");
-    const Clip openai = load_clip(reference_dir() + "tiny.safetensors");
-    const Clip hf = load_clip(reference_dir() + "tiny.hf.safetensors");
+    const Clip openai = load_clip(reference_dir() + "tiny.safetensors", at::kCPU, at::kFloat, openai_rules());
+    const Clip hf = load_clip(reference_dir() + "tiny.hf.safetensors", at::kCPU, at::kFloat, openai_rules());
     EXPECT_TRUE(at::equal(encode_image(openai, ref.at("pixels")), encode_image(hf, ref.at("pixels"))));
     EXPECT_TRUE(at::equal(encode_text_ids(openai, ref.at("ids"), ref.at("eot")),
                           encode_text_ids(hf, ref.at("ids"), ref.at("eot"))));
+}
+
+// open_clip's variants: exact GELU and a head width of 32, read from an open_clip hub directory and from a
+// Hugging Face one; both must embed as PyTorch does, and any other reading must be refused or fingerprinted
+// apart.
+TEST(WeightsPython, GeluAndOtherHeadWidthsFromTheirConfigs) {
+    REQUIRE_REFERENCE();
+    const TensorMap ref = read_safetensors(reference_dir() + "reference.safetensors");
+    const TensorMap gelu_ref = read_safetensors(reference_dir() + "gelu_reference.safetensors");
+    const std::string open_clip_dir = reference_dir() + "gelu.open_clip", hf_dir = reference_dir() + "gelu.hf";
+    const LoadedWeights from_open_clip = load_weights(open_clip_dir), from_hf = load_weights(hf_dir);
+    for (const LoadedWeights* w : {&from_open_clip, &from_hf}) {
+        EXPECT_EQ(w->config.activation, Activation::gelu);
+        EXPECT_EQ(w->config.vision_heads, 6);
+        EXPECT_EQ(w->config.text_heads, 4);
+        EXPECT_EQ(w->config.describe().substr(w->config.describe().size() - 6), "; gelu");
+    }
+    EXPECT_EQ(from_open_clip.architecture_source, "open_clip config " + open_clip_dir + "/open_clip_config.json");
+    EXPECT_EQ(from_hf.architecture_source, "Hugging Face config " + hf_dir + "/config.json");
+    EXPECT_EQ(from_open_clip.fingerprint, from_hf.fingerprint);
+    EXPECT_NE(from_open_clip.fingerprint, weights_fingerprint(from_open_clip.tensors));
+    for (const std::string& dir : {open_clip_dir, hf_dir}) {
+        SCOPED_TRACE(dir);
+        const Clip model = load_clip(dir);
+        const at::Tensor image = encode_image(model, ref.at("pixels"));
+        const at::Tensor text = encode_text_ids(model, ref.at("ids"), ref.at("eot"));
+        EXPECT_LT(max_abs_diff(image, gelu_ref.at("image_features")), 1e-5);
+        EXPECT_LT(max_abs_diff(text, gelu_ref.at("text_features")), 1e-5);
+        EXPECT_GT(at::cosine_similarity(image, gelu_ref.at("image_features"), 1).min().item<double>(), 0.9999);
+        EXPECT_GT(at::cosine_similarity(text, gelu_ref.at("text_features"), 1).min().item<double>(), 0.9999);
+    }
+    // The weights file alone, away from its config, is refused; read with OpenAI's rules it is another model
+    // (QuickGELU, 3 and 2 heads), with another fingerprint and other embeddings.
+    const std::string alone = temp_dir() + "gelu-alone.safetensors";
+    fs::copy_file(open_clip_dir + "/open_clip_model.safetensors", alone, fs::copy_options::overwrite_existing);
+    try {
+        load_weights(alone);
+        ADD_FAILURE() << "a GELU model without its config loaded";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot tell the model's architecture"), std::string::npos) << e.what();
+    }
+    const Clip wrong = load_clip(alone, at::kCPU, at::kFloat, openai_rules());
+    EXPECT_NE(wrong.fingerprint, from_open_clip.fingerprint);
+    EXPECT_GT(max_abs_diff(encode_image(wrong, ref.at("pixels")), gelu_ref.at("image_features")), 1e-3);
+    // --arch wins over the config: GELU with head width 32 read by --arch gives the config's model exactly.
+    LoadOptions explicit_arch;
+    explicit_arch.arch = "activation=gelu,head-width=32";
+    EXPECT_EQ(load_weights(alone, explicit_arch).fingerprint, from_open_clip.fingerprint);
+    // A preset whose sizes the weights contradict is refused, naming both.
+    LoadOptions preset;
+    preset.arch = "ViT-B-32";
+    expect_error([&] { load_weights(open_clip_dir, preset); }, ErrorCode::model,
+                 open_clip_dir + "/open_clip_model.safetensors: --arch ViT-B-32 says embedding width 512, the weights have 32");
 }
 
 TEST(WeightsPython, StoredDtypeIsKeptByTheRawReader) {
@@ -240,7 +302,7 @@ std::string write_tiny(const std::string& name, const std::function<void(TensorM
     TensorMap t = fixture_weights(tiny_config(), 11);
     edit(t);
     const std::string path = temp_dir() + name;
-    write_safetensors(path, t);
+    write_safetensors(path, t, clip_metadata(tiny_config()));
     return path;
 }
 
@@ -289,17 +351,41 @@ TEST(WeightsErrors, CoreTensorMissingBeforeConfig) {
                  path + ": missing tensor text_projection (needed to infer the model's sizes)");
 }
 
-TEST(WeightsErrors, HeadsNeedWidthMultipleOf64OrAnOverride) {
+TEST(WeightsErrors, HeadsNeedWidthMultipleOfTheHeadWidthOrAnOverride) {
     ClipConfig c = tiny_config();
     c.vision_width = 96;
     c.vision_mlp_width = 384;
     const TensorMap t = fixture_weights(c, 3);
-    expect_error([&] { weights_from_tensors(t, "odd"); }, ErrorCode::model,
-                 "odd: cannot infer the number of vision attention heads: width 96 is not a multiple of 64 (OpenAI's "
-                 "width / 64 rule); give it explicitly");
-    LoadOptions options;
+    expect_error([&] { weights_from_tensors(t, "odd", openai_rules()); }, ErrorCode::model,
+                 "odd: vision width 96 is not a multiple of head width 64 (--arch openai); give the heads explicitly");
+    LoadOptions options = openai_rules();
     options.vision_heads = 2;
     EXPECT_EQ(weights_from_tensors(t, "odd", options).config.vision_heads, 2);
+}
+
+// Nothing states the activation and heads: refused, saying what to pass; heads alone are not enough.
+TEST(WeightsErrors, AnArchitectureNothingStatesIsRefused) {
+    const TensorMap t = fixture_weights(tiny_config(), 3);
+    const std::string message =
+        "plain.safetensors: cannot tell the model's architecture: the weights do not show the MLP activation "
+        "(QuickGELU or GELU) nor the attention heads. Pass --arch (ViT-B-32-quickgelu for OpenAI's ViT-B/32 "
+        "weights, ViT-B-32 for open_clip's GELU ones, likewise for other sizes; openai or open_clip for those "
+        "rules at any size), or put the model's open_clip_config.json or Hugging Face config.json beside it";
+    expect_error([&] { weights_from_tensors(t, "plain.safetensors"); }, ErrorCode::model, message);
+    LoadOptions heads_only;
+    heads_only.vision_heads = 3;
+    heads_only.text_heads = 2;
+    expect_error([&] { weights_from_tensors(t, "plain.safetensors", heads_only); }, ErrorCode::model, message);
+    const std::string path = temp_dir() + "bare.safetensors";
+    write_safetensors(path, t);
+    expect_error([&] { load_weights(path); }, ErrorCode::model,
+                 message.substr(0, 0) + path + message.substr(std::string("plain.safetensors").size()));
+    // dcar's own files say it, in the metadata dcar-tune writes.
+    write_safetensors(path, t, clip_metadata(tiny_config()));
+    const LoadedWeights w = load_weights(path);
+    EXPECT_EQ(w.config, tiny_config());
+    EXPECT_EQ(w.architecture_source, "dcar.architecture in " + path);
+    EXPECT_EQ(w.fingerprint, weights_fingerprint(w.tensors));  // OpenAI's reading keeps the weights' fingerprint
 }
 
 TEST(WeightsErrors, ResNetTowersAreRefused) {
@@ -327,12 +413,12 @@ TEST(WeightsErrors, NotAWeightsFile) {
 
 TEST(WeightsRules, WrappersAndIgnoredNames) {
     TensorMap t = fixture_weights(tiny_config(), 5);
-    const std::string fp = weights_from_tensors(t, "plain").fingerprint;
+    const std::string fp = weights_from_tensors(t, "plain", openai_rules()).fingerprint;
     TensorMap wrapped;
     for (const auto& [n, v] : t) wrapped["module." + n] = v;
     wrapped["module.attn_mask"] = at::zeros({16, 16});
     wrapped["module.transformer.resblocks.0.attn_mask"] = at::zeros({16, 16});
-    const LoadedWeights w = weights_from_tensors(wrapped, "wrapped");
+    const LoadedWeights w = weights_from_tensors(wrapped, "wrapped", openai_rules());
     EXPECT_EQ(w.fingerprint, fp);
     EXPECT_EQ(w.ignored.size(), 2u);
     EXPECT_TRUE(is_ignored_tensor_name("vocab_size", KeyLayout::openai));
@@ -370,7 +456,9 @@ TEST(WeightsRules, ConfigsOfReleasedModelsAreInferred) {
         TensorMap shapes;
         for (const auto& spec : clip_tensor_specs(expected)) shapes[spec.name] = at::zeros({}).expand(spec.shape);
         shapes["input_resolution"] = at::zeros({}, at::kLong);
-        const ClipConfig got = inspect_weights(shapes, name);
+        LoadOptions as_named;
+        as_named.arch = name;  // OpenAI's own model names are presets
+        const ClipConfig got = inspect_weights(shapes, name, as_named);
         EXPECT_EQ(got, expected) << name << ": " << got.describe();
     }
     EXPECT_EQ(models[2].second.vision_heads, 16);
