@@ -71,7 +71,9 @@ def main():
         torch.manual_seed(0)
         model = ref.TinyClip().eval()
         ref.randomise(model)
-        ref.write_safetensors(sys.argv[2], {k: v.detach() for k, v in model.state_dict().items()})
+        # OpenAI's architecture (QuickGELU, heads of 64), recorded as dcar records it.
+        ref.write_safetensors(sys.argv[2], {k: v.detach() for k, v in model.state_dict().items()},
+                              {"format": "pt", "dcar.architecture": "openai"})
     elif what == "decode":
         files = [l.strip() for l in open(sys.argv[2]) if l.strip()]
         t, start = transform(), time.perf_counter()

@@ -96,8 +96,8 @@ def read_safetensors(path):
     return tensors
 
 
-def write_safetensors(path, tensors):
-    ref.write_safetensors(path, {name: t.detach().contiguous() for name, t in tensors.items()})
+def write_safetensors(path, tensors, metadata=None):
+    ref.write_safetensors(path, {name: t.detach().contiguous() for name, t in tensors.items()}, metadata)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -511,7 +511,8 @@ def command_tiny_model(args):
     ref.randomise(model)
     with torch.no_grad():
         model.logit_scale.fill_(math.log(100.0))
-    write_safetensors(args.out, model.state_dict())
+    # OpenAI's architecture (QuickGELU, heads of 64), recorded as dcar records it.
+    write_safetensors(args.out, model.state_dict(), {"format": "pt", "dcar.architecture": "openai"})
 
 
 def main():
