@@ -3,6 +3,7 @@
 #include "cli/run.hpp"
 #include "io/paths.hpp"
 #include "core/error.hpp"
+#include "core/shard.hpp"
 #include "embed/pipeline.hpp"
 #include "io/sink.hpp"
 #include "model/runtime.hpp"
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
         ("no-shrink-on-load", "decode JPEGs at full size (bit-exact with the PIL reference; slower)")
         ("rejects", cli::po::value<std::string>(), "write skipped items here as TSV: id, source, reason")
         ("on-error", cli::po::value<std::string>()->default_value("skip"), "a bad item: skip (report, exit 3 at the end) | fail (stop)")
-        ("shard", cli::po::value<std::string>(), "i/N: embed only items i, i+N, i+2N, ... (0-based)")
+        ("shard", cli::po::value<std::string>(), "i/N: embed only items i, i+N, i+2N, ... (0-based); auto: from Slurm's array task or srun step")
         ("resume", "OUTPUT is a directory of parts, each marked done when complete; rerun to continue")
         ("part-size", cli::po::value<uint64_t>()->default_value(10000), "items per part with --resume");
     cli::add_output_options(spec.options);
@@ -81,7 +82,13 @@ int main(int argc, char** argv) {
         const std::string on_error = c.args["on-error"].as<std::string>();
         if (on_error != "skip" && on_error != "fail") throw Error(ErrorCode::usage, "--on-error is skip or fail");
         config.on_error_fail = on_error == "fail";
-        if (c.args.count("shard")) embed::parse_shard(c.args["shard"].as<std::string>(), config.shard_index, config.shard_count);
+        if (c.args.count("shard")) {
+            const std::string text = c.args["shard"].as<std::string>();
+            const Shard shard = parse_shard(text);
+            config.shard_index = shard.index;
+            config.shard_count = shard.count;
+            if (text == "auto") c.log.info(shard.source);
+        }
         config.resume = c.args.count("resume") > 0;
         config.part_size = c.args["part-size"].as<uint64_t>();
         if (config.part_size == 0) throw Error(ErrorCode::usage, "--part-size must be at least 1");

@@ -472,23 +472,6 @@ void check_resume(const std::string& dir, const std::string& record_path, const 
 
 }  // namespace
 
-void parse_shard(const std::string& text, uint32_t& index, uint32_t& count) {
-    const size_t slash = text.find('/');
-    try {
-        if (slash == std::string::npos) throw std::invalid_argument("no slash");
-        size_t used_i = 0, used_n = 0;
-        const std::string a = text.substr(0, slash), b = text.substr(slash + 1);
-        const long i = std::stol(a, &used_i);
-        const long n = std::stol(b, &used_n);
-        if (used_i != a.size() || used_n != b.size()) throw std::invalid_argument("trailing characters");
-        if (i < 0 || n < 1 || i >= n) throw std::out_of_range("range");
-        index = uint32_t(i);
-        count = uint32_t(n);
-    } catch (const std::exception&) {
-        throw Error(ErrorCode::usage, "--shard wants i/N with 0 <= i < N, not '" + text + "'");
-    }
-}
-
 EmbedSummary run(const EmbedConfig& config, const Log& log) {
     const auto start = std::chrono::steady_clock::now();
     EmbedSummary summary;

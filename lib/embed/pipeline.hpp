@@ -65,6 +65,5 @@ struct EmbedSummary {
 EmbedSummary run(const EmbedConfig& config, const Log& log);
 
 // "i/N" → (i, N) with 0 ≤ i < N. Throws dcar::Error(usage).
-void parse_shard(const std::string& text, uint32_t& index, uint32_t& count);
 
 }  // namespace dcar::embed

@@ -72,6 +72,17 @@ cmp <(dcar-cat all.dcs | cut -f1,3) <(dcar-cat list.dcs | cut -f1,3) || fail "li
 for i in 0 1 2; do dcar-embed -q -m tiny.safetensors --folder imgs --shard $i/3 -o shard$i.dcs 2>/dev/null || true; done
 [ "$(cat shard0.dcs shard1.dcs shard2.dcs | dcar-cat -c)" = 9 ] || fail "shards do not add up"
 cmp <(cat shard0.dcs shard1.dcs shard2.dcs | dcar-cat | sort) <(dcar-cat all.dcs | sort) || fail "shards differ from one run"
+# --shard auto takes the shard from a Slurm array task (an array that starts at 5 here) or an srun step.
+for id in 5 6 7; do
+  env SLURM_ARRAY_TASK_ID=$id SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=5 SLURM_ARRAY_TASK_MAX=7 \
+    dcar-embed -m tiny.safetensors --folder imgs --shard auto -o auto$id.dcs 2>auto$id.err || true
+  cmp <(dcar-cat auto$id.dcs) <(dcar-cat shard$((id - 5)).dcs) || fail "array task $id is not shard $((id - 5))/3"
+  grep -q "Slurm array task $id (5-7): shard $((id - 5))/3" auto$id.err || fail "no shard line: $(cat auto$id.err)"
+done
+env SLURM_STEP_NUM_TASKS=3 SLURM_PROCID=2 dcar-embed -q -m tiny.safetensors --folder imgs --shard auto -o step.dcs 2>/dev/null || true
+cmp <(dcar-cat step.dcs) <(dcar-cat shard2.dcs) || fail "srun task 2 is not shard 2/3"
+expect_status 2 env -u SLURM_ARRAY_TASK_ID -u SLURM_STEP_NUM_TASKS dcar-embed -m tiny.safetensors --folder imgs --shard auto -o none.dcs
+grep -q "^dcar-embed: --shard auto: not in a Slurm array task or srun step" err || fail "outside Slurm: $(cat err)"
 
 # --resume: parts with done markers; a lost part is redone, finished ones are not.
 expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --resume --part-size 4 -o parts
