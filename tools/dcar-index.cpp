@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/run.hpp"
+#include "core/shard.hpp"
 #include "core/error.hpp"
 #include "index/index.hpp"
 #include "io/paths.hpp"
@@ -65,7 +66,9 @@ int build_main(int argc, char** argv) {
 int add_main(int argc, char** argv) {
     cli::ToolSpec spec{"dcar-index add", "dcar-index add INDEX [options] [INPUT...]",
                        "Append embeddings to an existing index, atomically; ids already present are reported and skipped."};
-    spec.options.add_options()("output,o", cli::po::value<std::string>(), "write the result here instead of replacing INDEX");
+    spec.options.add_options()
+        ("output,o", cli::po::value<std::string>(), "write the result here instead of replacing INDEX")
+        ("shard", cli::po::value<std::string>(), "i/N: add only inputs i, i+N, ... of the INPUT list (0-based); auto: from Slurm's array task or srun step");
     spec.hidden.add_options()("index", cli::po::value<std::string>()->required(), "the index to extend");
     add_input_options(spec.options);
     spec.positional.add("index", 1).add("input", -1);
@@ -73,6 +76,18 @@ int add_main(int argc, char** argv) {
         index::AddConfig config;
         config.index = c.args["index"].as<std::string>();
         config.inputs = c.inputs();
+        if (c.args.count("shard")) {
+            // One shard index per task of an array: each takes every N-th input file, so the shards together
+            // hold every input once (dcar-index merge joins them).
+            const std::string text = c.args["shard"].as<std::string>();
+            const Shard shard = parse_shard(text);
+            std::vector<std::string> mine;
+            for (size_t i = shard.index; i < config.inputs.size(); i += shard.count) mine.push_back(config.inputs[i]);
+            if (text == "auto") c.log.info(shard.source);
+            c.log.info("shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) + ": " +
+                       std::to_string(mine.size()) + " of " + std::to_string(config.inputs.size()) + " inputs");
+            config.inputs = std::move(mine);
+        }
         if (c.args.count("output")) config.output = c.output_path("output");
         config.strict = c.args.count("strict") > 0;
         config.read = read_options(c);

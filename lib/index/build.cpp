@@ -175,11 +175,14 @@ IngestSummary add(const AddConfig& config, const Log& log) {
     io::WriteLock lock(output);
     IndexFile file = load_index(config.index);
     std::unordered_set<std::string> present(file.ids.begin(), file.ids.end());
-    // All inputs as one reader: their headers are checked against each other before any row is added.
-    auto reader = stream::open_embeddings(config.inputs, config.read);
-    check_compatible(file, *reader);
-    stream::adopt_known_fields(file.header, reader->header());
-    add_stream(file, present, *reader, config.strict, summary, log);
+    // All inputs as one reader: their headers are checked against each other before any row is added. No
+    // input at all (a shard of fewer inputs than shards) leaves the index as it was.
+    if (!config.inputs.empty()) {
+        auto reader = stream::open_embeddings(config.inputs, config.read);
+        check_compatible(file, *reader);
+        stream::adopt_known_fields(file.header, reader->header());
+        add_stream(file, present, *reader, config.strict, summary, log);
+    }
     file.header.provenance.push_back(config.provenance);
     report_duplicates(summary, log);
     save_index(file, output);
