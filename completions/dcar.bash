@@ -6,7 +6,7 @@
 # --dump-options (tests/cli/usage.sh checks that none is missing), so completing never runs a tool.
 
 # Options per tool (and per dcar-index command), long and short forms.
-_dcar_common_options='-h --help -V --version -q --quiet -t --threads'
+_dcar_common_options='-h --help -V --version -q --quiet --progress --progress -t --threads'
 _dcar_cat_options='-H --header -c --count -F --format --ids-only --dtype --normalize --level --ids --ids-out --modality -o --output --force'
 _dcar_index_build_options='-o --output -f --factory --train-sample --train-only --seed --ids --strict'
 _dcar_index_add_options='-o --output --shard --ids --strict'
@@ -20,21 +20,21 @@ _dcar_world_options='--world-version --seed --size --families --base-per-family 
 _dcar_index_commands='build add merge info help'
 
 # Options that take a value, per tool; everything else is a flag.
-_dcar_cat_valued='-F --format --dtype --level --ids --ids-out --modality -o --output -t --threads'
-_dcar_index_build_valued='-o --output -f --factory --train-sample --seed --ids -t --threads'
-_dcar_index_add_valued='-o --output --shard --ids -t --threads'
-_dcar_index_merge_valued='-o --output -t --threads'
+_dcar_cat_valued='-F --format --dtype --level --ids --ids-out --modality -o --output --progress -t --threads'
+_dcar_index_build_valued='-o --output -f --factory --train-sample --seed --ids --progress -t --threads'
+_dcar_index_add_valued='-o --output --shard --ids --progress -t --threads'
+_dcar_index_merge_valued='-o --output --progress -t --threads'
 _dcar_index_info_valued='-t --threads'
-_dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output -t --threads'
-_dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --pretrained --language --plot --chunk-size -o --output -t --threads'
+_dcar_query_valued='-i --index -g --gallery -k --nprobe --ef --chunk -F --format --ids -o --output --progress -t --threads'
+_dcar_score_valued='--images --texts --manifest -k --recall-at --dataset --model --pretrained --language --plot --chunk-size -o --output --progress -t --threads'
 _dcar_negatives_options='--swaps --attributes --attribute-swaps --attribute-lexicon --hard-swap-p --hard-pool --swaps-within-category --class-embeddings --alpha --keep-released --shots --val-fraction --val-output --seed --image-root --layout --strict -o --output'
-_dcar_negatives_valued='--swaps --attributes --attribute-swaps --attribute-lexicon --hard-swap-p --hard-pool --class-embeddings --alpha --shots --val-fraction --val-output --seed --image-root --layout -o --output -t --threads'
-_dcar_world_valued='--world-version --seed --size --families --base-per-family --novel-per-family --pretrain-per-class --pretrain-per-novel --train-per-class --test-per-class --mention-class --mention-nuisance --filler --pretrain-mention-class --pretrain-mention-nuisance --pretrain-mention-name --pretrain-silhouette --quality -t --threads'
-_dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --arch --vision-heads --text-heads --vocab --max-pixels --rejects --on-error --shard --part-size --prompts --token-weights -o --output -t --threads'
+_dcar_negatives_valued='--swaps --attributes --attribute-swaps --attribute-lexicon --hard-swap-p --hard-pool --class-embeddings --alpha --shots --val-fraction --val-output --seed --image-root --layout -o --output --progress -t --threads'
+_dcar_world_valued='--world-version --seed --size --families --base-per-family --novel-per-family --pretrain-per-class --pretrain-per-novel --train-per-class --test-per-class --mention-class --mention-nuisance --filler --pretrain-mention-class --pretrain-mention-nuisance --pretrain-mention-name --pretrain-silhouette --quality --progress -t --threads'
+_dcar_embed_valued='-m --model --image-root --layout -F --format --ids-out --store --device --dtype -b --batch --decode-threads --arch --vision-heads --text-heads --vocab --max-pixels --rejects --on-error --shard --part-size --prompts --token-weights -o --output --progress -t --threads'
 _dcar_tune_options='--method -m --model --init-size -o --output --resume --image-root --layout --prompt-length --prompt-depth --visual-prompts --no-text-prompts --visual-init --prompt-init --con-mode --lambda --alpha --cate-form --caa --caa-hidden --caa-ratio --candidates --cate-in-batch --dtr --dtr-infer --w-min --w-max --ema --blank --weight-table --optimizer --lr --momentum --weight-decay --warmup-epochs --warmup --warmup-lr --epochs -b --batch --shots --hard-batches --no-augment --augment --crop-min --val-fraction --val --seed --device --dtype --arch --vision-heads --text-heads --vocab --decode-threads --max-steps --step-log'
-_dcar_tune_valued='--method -m --model --init-size -o --output --image-root --layout --prompt-length --prompt-depth --visual-prompts --visual-init --prompt-init --con-mode --lambda --alpha --cate-form --caa --caa-hidden --caa-ratio --candidates --dtr --dtr-infer --w-min --w-max --ema --blank --weight-table --optimizer --lr --momentum --weight-decay --warmup-epochs --warmup --warmup-lr --epochs -b --batch --shots --crop-min --val-fraction --val --seed --device --dtype --arch --vision-heads --text-heads --vocab --decode-threads --max-steps --step-log -t --threads'
+_dcar_tune_valued='--method -m --model --init-size -o --output --image-root --layout --prompt-length --prompt-depth --visual-prompts --visual-init --prompt-init --con-mode --lambda --alpha --cate-form --caa --caa-hidden --caa-ratio --candidates --dtr --dtr-infer --w-min --w-max --ema --blank --weight-table --optimizer --lr --momentum --weight-decay --warmup-epochs --warmup --warmup-lr --epochs -b --batch --shots --crop-min --val-fraction --val --seed --device --dtype --arch --vision-heads --text-heads --vocab --decode-threads --max-steps --step-log --progress -t --threads'
 _dcar_weigh_options='-m --model --prompts -o --output --explain --table --image --image-root --layout --w-min --w-max --ema --blank -b --batch --decode-threads --device --dtype --arch --vision-heads --text-heads --vocab'
-_dcar_weigh_valued='-m --model --prompts -o --output --explain --table --image --image-root --layout --w-min --w-max --ema --blank -b --batch --decode-threads --device --dtype --arch --vision-heads --text-heads --vocab -t --threads'
+_dcar_weigh_valued='-m --model --prompts -o --output --explain --table --image --image-root --layout --w-min --w-max --ema --blank -b --batch --decode-threads --device --dtype --arch --vision-heads --text-heads --vocab --progress -t --threads'
 
 # Path rules of FDRD manifests (dcar-embed --layout).
 _dcar_layouts='auto caltech101 cars dtd ucf101 pets aircraft flowers as-is'
@@ -123,6 +123,7 @@ _dcar() {
     local valued_var=_dcar_${key}_valued options_var=_dcar_${key}_options
     if _dcar_has_word "$prev" ${!valued_var}; then
         case $tool:$command:$prev in
+            *:--progress) _dcar_words auto always never ;;
             dcar-cat::-F | dcar-cat::--format) _dcar_words tsv jsonl dcs npy ;;
             dcar-cat::--dtype) _dcar_words f32 f16 ;;
             dcar-cat::--modality) _dcar_words image text unknown ;;

@@ -12,6 +12,8 @@ void add_common_options(po::options_description& options) {
         ("help,h", "print this help and exit")
         ("version,V", "print the version and exit")
         ("quiet,q", "no progress or informational messages (errors and warnings still go to stderr)")
+        ("progress", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
+         "auto (a live line on a terminal), always (also plain lines every 60 s where stderr is a file), never, or SECONDS (always, that often)")
         ("threads,t", po::value<int>()->default_value(0), "worker threads (0 = all cores)");
 }
 

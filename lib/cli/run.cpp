@@ -106,7 +106,15 @@ int run_tool(ToolSpec spec, int argc, char** argv, const ToolBody& body) {
     }
     context.quiet = context.args.count("quiet") > 0;
     context.threads = set_threads(threads);
-    ProgressPrinter progress(!context.quiet && ::isatty(2) == 1);
+    ProgressMode progress_when;
+    try {
+        progress_when = progress_mode(context.args["progress"].as<std::string>(), context.quiet, ::isatty(2) == 1);
+    } catch (const Error& e) {
+        print_message(spec.name, e.what());
+        std::cerr << "Try '" << spec.name << " --help' for more information.\n";
+        return exit_usage;
+    }
+    ProgressPrinter progress(progress_when, spec.name);
     const std::string tool = spec.name;
     const bool quiet = context.quiet;
     context.log.set_message_sink([&progress, tool, quiet](LogLevel level, const std::string& message) {
