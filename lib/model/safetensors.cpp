@@ -2,6 +2,7 @@
 // into freshly allocated tensors (pread, no intermediate buffer, so a 1.7 GB ViT-L file needs 1.7 GB, not
 // 3.4). Only ATen/EmptyTensor.h is included beyond the Tensor class, to keep this TU cheap to compile.
 #include "model/safetensors.hpp"
+#include "model/safetensors_layout.hpp"
 
 #include <ATen/EmptyTensor.h>
 #include <fcntl.h>
@@ -21,10 +22,6 @@ namespace dcar::model {
 namespace {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; so must the host be");
-
-// A corrupt length field must not make us allocate gigabytes; real headers are a few hundred kilobytes (the
-// reference implementation's limit is the same 100 MB).
-constexpr uint64_t max_header_bytes = 100ull << 20;
 
 struct DtypeInfo {
     const char* code;
@@ -47,16 +44,6 @@ const DtypeInfo* dtype_by_type(at::ScalarType type) {
     for (const auto& d : dtypes)
         if (type == d.type) return &d;
     return nullptr;
-}
-
-std::string shape_text(const std::vector<int64_t>& shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
-
-std::string range_text(uint64_t begin, uint64_t end) {
-    return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
 }
 
 // Where the bytes come from: a file (pread) or a string (memcpy). Offsets are absolute.
@@ -116,131 +103,19 @@ private:
     const std::string& bytes_;
 };
 
-struct Entry {
-    std::string name;
-    const DtypeInfo* dtype;
-    std::vector<int64_t> shape;
-    uint64_t begin, end;
-};
-
-[[noreturn]] void fail(const std::string& place, const std::string& message) {
-    throw_error(ErrorCode::format, place, message);
-}
-
-[[noreturn]] void fail_tensor(const std::string& place, const std::string& name, const std::string& message) {
-    fail(place, "safetensors tensor '" + name + "': " + message);
-}
-
-Entry parse_entry(const std::string& place, const std::string& name, const nlohmann::json& j, uint64_t data_size) {
-    if (!j.is_object()) fail_tensor(place, name, "entry is not a JSON object");
-    Entry e{name, nullptr, {}, 0, 0};
-
-    const auto dt = j.find("dtype");
-    if (dt == j.end() || !dt->is_string()) fail_tensor(place, name, "missing or invalid dtype");
-    e.dtype = dtype_by_code(dt->get<std::string>());
-    if (!e.dtype) fail_tensor(place, name, "unsupported dtype '" + dt->get<std::string>() + "'");
-
-    const auto sh = j.find("shape");
-    if (sh == j.end() || !sh->is_array()) fail_tensor(place, name, "shape is not a list of non-negative integers");
-    uint64_t count = 1;
-    for (const auto& d : *sh) {
-        if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-            fail_tensor(place, name, "shape is not a list of non-negative integers");
-        const uint64_t v = d.get<uint64_t>();
-        if (__builtin_mul_overflow(count, v, &count)) fail_tensor(place, name, "shape is too large");
-        e.shape.push_back(static_cast<int64_t>(v));
-    }
-    uint64_t needed = 0;
-    if (__builtin_mul_overflow(count, e.dtype->size, &needed)) fail_tensor(place, name, "shape is too large");
-
-    const auto off = j.find("data_offsets");
-    if (off == j.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
-        !(*off)[1].is_number_unsigned() || (*off)[0].get<uint64_t>() > (*off)[1].get<uint64_t>())
-        fail_tensor(place, name, "data_offsets is not a pair of integers [begin, end] with begin <= end");
-    e.begin = (*off)[0].get<uint64_t>();
-    e.end = (*off)[1].get<uint64_t>();
-    if (e.end > data_size)
-        fail_tensor(place, name,
-                    "bytes " + range_text(e.begin, e.end) + " lie outside the data section (" +
-                        std::to_string(data_size) + " bytes; truncated file?)");
-    if (e.end - e.begin != needed)
-        fail_tensor(place, name,
-                    "holds " + std::to_string(e.end - e.begin) + " bytes but " + e.dtype->code + " " +
-                        shape_text(e.shape) + " needs " + std::to_string(needed));
-    return e;
-}
-
 TensorMap parse(const ByteSource& src, const std::string& place, SafetensorsMetadata* metadata) {
-    const uint64_t size = src.size();
-    if (size < 8)
-        fail(place,
-             "truncated safetensors file: " + std::to_string(size) + " bytes, too short for the 8-byte header length");
-    unsigned char len_bytes[8];
-    src.read(0, len_bytes, 8);
-    uint64_t header_len = 0;
-    for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
-    if (header_len > max_header_bytes)
-        fail(place, "safetensors header length " + std::to_string(header_len) + " is implausibly large");
-    if (header_len > size - 8)
-        fail(place, "truncated safetensors file: the header claims " + std::to_string(header_len) + " bytes but only " +
-                        std::to_string(size - 8) + " follow the length field");
-    std::string header(header_len, '\0');
-    src.read(8, header.data(), header_len);
-    const uint64_t data_start = 8 + header_len;
-    const uint64_t data_size = size - data_start;
-
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(header);
-    } catch (const nlohmann::json::exception& e) {
-        fail(place, std::string("safetensors header is not valid JSON: ") + e.what());
-    }
-    if (!j.is_object()) fail(place, "safetensors header is not a JSON object");
-
-    std::vector<Entry> entries;
-    for (const auto& [name, value] : j.items()) {
-        if (name == "__metadata__") {
-            if (!value.is_object()) fail(place, "safetensors __metadata__ is not a JSON object");
-            for (const auto& [k, v] : value.items()) {
-                if (!v.is_string()) fail(place, "safetensors __metadata__ entry '" + k + "' is not a string");
-                if (metadata) (*metadata)[k] = v.get<std::string>();
-            }
-            continue;
-        }
-        entries.push_back(parse_entry(place, name, value, data_size));
-    }
-
-    // Overlaps and holes: sorted by position, each tensor must start where the previous one ended. Empty
-    // tensors occupy no bytes and may sit anywhere in range.
-    std::vector<const Entry*> order;
-    for (const auto& e : entries) order.push_back(&e);
-    std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-        return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
-    });
-    uint64_t covered = 0;
-    const Entry* last = nullptr;
-    for (const Entry* e : order) {
-        if (e->begin == e->end) continue;
-        if (e->begin < covered)
-            fail(place, "safetensors tensors '" + last->name + "' and '" + e->name + "' overlap (bytes " +
-                            range_text(last->begin, last->end) + " and " + range_text(e->begin, e->end) + ")");
-        if (e->begin > covered)
-            fail(place, "safetensors data section bytes " + range_text(covered, e->begin) + " belong to no tensor");
-        covered = e->end;
-        last = e;
-    }
-    if (covered != data_size)
-        fail(place, "safetensors data section bytes " + range_text(covered, data_size) + " belong to no tensor");
-
+    const SafetensorsLayout layout = parse_safetensors_layout(
+        src.size(), [&src](uint64_t offset, void* dst, uint64_t n) { src.read(offset, dst, n); }, place);
+    if (metadata)
+        for (const auto& [k, v] : layout.metadata) (*metadata)[k] = v;
     TensorMap out;
-    for (const auto& e : entries) {
-        at::Tensor t(at::detail::empty_cpu(e.shape, e.dtype->type));
-        src.read(data_start + e.begin, t.data_ptr(), e.end - e.begin);
+    for (const auto& e : layout.entries) {
+        at::Tensor t(at::detail::empty_cpu(e.shape, dtype_by_code(e.dtype)->type));
+        src.read(layout.data_start + e.begin, t.data_ptr(), e.end - e.begin);
         out.emplace(e.name, std::move(t));
     }
     return out;
 }
-
 }  // namespace
 
 TensorMap read_safetensors(const std::string& path, SafetensorsMetadata* metadata) {
