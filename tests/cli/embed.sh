@@ -174,4 +174,13 @@ expect_status 1 dcar-embed -m missing.safetensors --folder no-such-folder -o x.d
 expect_err_line "missing.safetensors"
 expect_status 1 dcar-embed -m tiny.safetensors --folder no-such-folder -o no-such-dir/x.dcs
 expect_err_line "no-such-dir/x.dcs: cannot write in no-such-dir"
+
+# Re-embedding only what a run rejected, once the files are fixed: the rejects file's ids are the paths
+# relative to the folder, so they are a list for --image-root FOLDER, with the same ids as the first run.
+cp -r imgs fixed
+cp fixed/cat/1.jpg fixed/cat/truncated.jpg
+cut -f1 rej.tsv | expect_status 3 dcar-embed -m tiny.safetensors --image-root fixed --rejects rej2.tsv -o retry.dcs
+[ "$(dcar-cat --ids-only retry.dcs | cut -f1)" = cat/truncated.jpg ] || fail "retry embedded: $(dcar-cat --ids-only retry.dcs)"
+[ "$(cut -f1 rej2.tsv | sort | tr '\n' ' ')" = "dog/empty.png dog/text.jpg " ] || fail "rejected again: $(cat rej2.tsv)"
+[ "$(cat all.dcs retry.dcs | dcar-cat -c)" = 10 ] || fail "the first run and the retry do not make one stream"
 echo "embed: ok"
