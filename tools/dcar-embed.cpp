@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
         ("max-pixels", cli::po::value<uint64_t>()->default_value(2ull * 89478485ull), "refuse images with more pixels (decompression bombs)")
         ("no-shrink-on-load", "decode JPEGs at full size (bit-exact with the PIL reference; slower)")
         ("rejects", cli::po::value<std::string>(), "write skipped items here as TSV: id, source, reason")
+        ("stats", cli::po::value<std::string>()->value_name("FILE"), "at the end, the run's statistics as JSON: items, skipped by reason, seconds, items/s, device, model")
         ("on-error", cli::po::value<std::string>()->default_value("skip"), "a bad item: skip (report, exit 3 at the end) | fail (stop)")
         ("shard", cli::po::value<std::string>(), "i/N: embed only items i, i+N, i+2N, ... (0-based); auto: from Slurm's array task or srun step")
         ("resume", "OUTPUT is a directory of parts, each marked done when complete; rerun to continue")
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
         config.max_pixels = c.args["max-pixels"].as<uint64_t>();
         config.shrink_on_load = !c.args.count("no-shrink-on-load");
         if (c.args.count("rejects")) config.rejects = c.output_path("rejects");
+        if (c.args.count("stats")) config.stats = c.output_path("stats");
         const std::string on_error = c.args["on-error"].as<std::string>();
         if (on_error != "skip" && on_error != "fail") throw Error(ErrorCode::usage, "--on-error is skip or fail");
         config.on_error_fail = on_error == "fail";
@@ -97,7 +99,7 @@ int main(int argc, char** argv) {
             throw Error(ErrorCode::usage, "refusing to write binary output to a terminal (redirect it, use -o FILE, or --force)");
         // The input (a list, a manifest or captions; a folder cannot clash) and the model must survive the run.
         io::refuse_output_over_input({config.input, config.model, config.prompts, config.vocab},
-                                     {config.resume ? "" : config.output, config.write.ids_path, config.rejects});
+                                     {config.resume ? "" : config.output, config.write.ids_path, config.rejects, config.stats});
         config.provenance = c.provenance;
         const auto summary = embed::run(config, c.log);
         c.log.info("embedded " + std::to_string(summary.embedded) + (text ? " captions" : " images") + " in " +

@@ -16,7 +16,7 @@ export TASKS=${TASKS:-4} FACTORY=${FACTORY:-IVF1024,Flat} TRAIN_SAMPLE=${TRAIN_S
 export PART_SIZE=${PART_SIZE:-10000} EMBED_OPTIONS=${EMBED_OPTIONS:-}
 [ "$TASKS" -ge 2 ] 2>/dev/null || { echo "submit.sh: TASKS must be a number of at least 2 (merge joins shards)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$WORK"/logs "$WORK"/parts "$WORK"/rejects "$WORK"/shards
+mkdir -p "$WORK"/logs "$WORK"/parts "$WORK"/rejects "$WORK"/stats "$WORK"/shards
 submit() {  # submit [OPTIONS...] SCRIPT: the job id
   local id
   id=$(sbatch --parsable --export=ALL "$@")

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <c10/core/InferenceMode.h>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <condition_variable>
 #include <filesystem>
@@ -256,6 +257,9 @@ public:
         preprocess_.shrink_on_load = config.shrink_on_load;
     }
 
+    std::string device() const { return clip_.device().str(); }
+    std::string model_id() const { return model_id_; }
+
     stream::Header header() const {
         stream::Header h;
         h.dim = uint32_t(clip_.config.embed_dim);
@@ -393,6 +397,43 @@ void write_rejects(const std::string& path, const std::vector<Reject>& rejects) 
     sink->commit();
 }
 
+// Statistics of a run or of one part, for batch jobs: counts, skipped items by reason (a reason's text before
+// its first colon, such as "cannot decode"), time and rate, where it ran and with which model.
+struct Stats {
+    uint64_t items = 0, embedded = 0, resumed = 0;
+    std::vector<Reject> skipped;
+    double seconds = 0;
+};
+
+void write_stats(const std::string& path, const Stats& s, const EmbedConfig& config, const std::string& device,
+                 const std::string& model, const char* scope, int64_t part) {
+    nlohmann::ordered_json j;
+    j["scope"] = scope;
+    if (part >= 0) j["part"] = part;
+    j["shard"] = std::to_string(config.shard_index) + "/" + std::to_string(config.shard_count);
+    j["items"] = s.items;
+    j["embedded"] = s.embedded;
+    if (part < 0) j["resumed"] = s.resumed;
+    j["skipped"] = s.skipped.size();
+    nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
+    std::map<std::string, uint64_t> by_reason;
+    for (const auto& r : s.skipped) {
+        std::string reason = r.reason;  // "<source>: cannot decode: <detail>" → "cannot decode"
+        if (!r.source.empty() && reason.rfind(r.source + ": ", 0) == 0) reason.erase(0, r.source.size() + 2);
+        ++by_reason[reason.substr(0, reason.find(':'))];
+    }
+    for (const auto& [reason, n] : by_reason) reasons[reason] = n;
+    j["skipped_by_reason"] = reasons;
+    j["seconds"] = std::round(s.seconds * 1000) / 1000;
+    j["items_per_second"] = s.seconds > 0 ? std::round(double(s.embedded + s.skipped.size()) / s.seconds * 10) / 10 : 0.0;
+    j["device"] = device;
+    j["dtype"] = config.dtype;
+    j["model"] = model;
+    auto sink = io::open_sink(path);
+    sink->write(dump_json(j, 1) + "\n");
+    sink->commit();
+}
+
 std::vector<Reject> read_rejects(const std::string& path) {
     std::vector<Reject> rejects;
     auto source = io::open_source(path);
@@ -517,9 +558,16 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
             std::vector<Reject> part_rejects;
             stream::WriteOptions options = config.write;
             options.ids_path.clear();
+            const auto part_start = std::chrono::steady_clock::now();
             auto writer = stream::open_writer(io::open_sink(base + ext), header, options);
-            summary.embedded += embedder.embed(part, *writer, part_rejects, done, total);
+            Stats part_stats;
+            part_stats.items = part.size();
+            part_stats.embedded = embedder.embed(part, *writer, part_rejects, done, total);
+            summary.embedded += part_stats.embedded;
             writer->finish();
+            part_stats.skipped = part_rejects;
+            part_stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - part_start).count();
+            write_stats(base + ".stats.json", part_stats, config, embedder.device(), embedder.model_id(), "part", int64_t(p));
             write_rejects(base + ".done", part_rejects);  // the marker lists the part's rejects
             rejects.insert(rejects.end(), part_rejects.begin(), part_rejects.end());
         }
@@ -534,6 +582,16 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
         write_rejects(config.rejects, all_rejects);
     }
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!config.stats.empty()) {
+        Stats run_stats;
+        run_stats.items = mine.size();
+        run_stats.embedded = summary.embedded;
+        run_stats.resumed = summary.resumed;
+        run_stats.skipped = line_rejects;
+        run_stats.skipped.insert(run_stats.skipped.end(), rejects.begin(), rejects.end());
+        run_stats.seconds = summary.seconds;
+        write_stats(config.stats, run_stats, config, embedder.device(), embedder.model_id(), "run", -1);
+    }
     return summary;
 }
 

@@ -44,6 +44,7 @@ struct EmbedConfig {
     bool shrink_on_load = true;
 
     std::string rejects;               // "" = none; else TSV id, source, reason (written atomically)
+    std::string stats;                 // "" = none; else the run's statistics as JSON (written atomically)
     bool on_error_fail = false;
     uint32_t shard_index = 0, shard_count = 1;
     bool resume = false;
@@ -64,6 +65,5 @@ struct EmbedSummary {
 // Throws dcar::Error; per-item problems are rejects unless on_error_fail.
 EmbedSummary run(const EmbedConfig& config, const Log& log);
 
-// "i/N" → (i, N) with 0 ≤ i < N. Throws dcar::Error(usage).
 
 }  // namespace dcar::embed

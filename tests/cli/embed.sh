@@ -33,6 +33,16 @@ done
 dcar-cat -H all.dcs | grep -q '"modality": "image"' || fail "modality"
 dcar-cat -H all.dcs | grep -q '"model": "clip-' || fail "model fingerprint missing from the header"
 [ "$(dcar-cat --ids-only all.dcs | head -1)" = "cat/0.png	cat" ] || fail "ids/labels: $(dcar-cat --ids-only all.dcs | head -1)"
+# --stats: the run's figures as JSON, skipped items counted by reason.
+expect_status 3 dcar-embed -q -m tiny.safetensors --folder imgs --stats stats.json -o /dev/null
+/usr/bin/python3 - <<'PY' || fail "stats: $(cat stats.json)"
+import json
+s = json.load(open("stats.json"))
+assert (s["scope"], s["shard"], s["items"], s["embedded"], s["skipped"]) == ("run", "0/1", 12, 9, 3), s
+assert sum(s["skipped_by_reason"].values()) == 3 and set(s["skipped_by_reason"]) <= {"cannot decode", "cannot open"}, s
+assert s["device"] == "cpu" and s["dtype"] == "fp32" and s["model"].startswith("clip-") and s["seconds"] > 0, s
+assert s["items_per_second"] > 0, s
+PY
 expect_status 1 dcar-embed -m tiny.safetensors --folder imgs --on-error fail -o fail.dcs
 [ ! -e fail.dcs ] || fail "a failed run left its output"
 
@@ -87,6 +97,14 @@ grep -q "^dcar-embed: --shard auto: not in a Slurm array task or srun step" err 
 # --resume: parts with done markers; a lost part is redone, finished ones are not.
 expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --resume --part-size 4 -o parts
 ls parts/*.done | wc -l | grep -qx 3 || fail "expected 3 done parts"
+# Each finished part has its statistics beside its marker.
+[ "$(ls parts/*.stats.json | wc -l)" = 3 ] || fail "expected 3 part statistics"
+/usr/bin/python3 -c "
+import json, glob
+parts = [json.load(open(f)) for f in sorted(glob.glob('parts/*.stats.json'))]
+assert [p['part'] for p in parts] == [0, 1, 2] and sum(p['items'] for p in parts) == 12, parts
+assert sum(p['embedded'] for p in parts) == 9 and sum(p['skipped'] for p in parts) == 3, parts
+" || fail "part statistics: $(cat parts/*.stats.json)"
 rm parts/part-00000-000001.dcs parts/part-00000-000001.done
 expect_status 3 dcar-embed -m tiny.safetensors --folder imgs --resume --part-size 4 -o parts --rejects rej2.tsv
 grep -q "8 already done" err || fail "resume did not skip finished parts: $(tail -1 err)"
