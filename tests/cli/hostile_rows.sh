@@ -45,6 +45,24 @@ PY
 [ "$(dcar-index info many.dci | grep -c .)" -gt 0 ] || fail "info"
 (ulimit -n 64; dcar-query -i many.dci -k 1 --quiet parts/*.npy) > hits.tsv || fail "dcar-query over 300 inputs under ulimit -n 64"
 [ "$(wc -l < hits.tsv)" = 600 ] || fail "one hit per query expected: $(wc -l < hits.tsv)"
+# A cluster run's 5,000 part files under an open-file limit of 256: concatenated (.dcs parts, as dcar-embed
+# --resume writes them) and indexed (.npy parts with ids).
+mkdir many
+/usr/bin/python3 - <<'PY'
+import numpy as np
+rng = np.random.default_rng(5)
+for p in range(5000):
+    np.save(f"many/p{p:04d}.npy", rng.standard_normal((2, 8)).astype(np.float32))
+    open(f"many/p{p:04d}.ids", "w").write(f"m{p}a\nm{p}b\n")
+PY
+dcar-cat -q -F dcs -o one.dcs parts/p000.npy
+for p in $(seq -w 0 4999); do cp one.dcs many/d$p.dcs; done
+(ulimit -n 256; dcar-cat -c many/d*.dcs) > count.txt || fail "dcar-cat over 5,000 parts under ulimit -n 256"
+[ "$(cat count.txt)" = 10000 ] || fail "count over 5,000 parts: $(cat count.txt)"
+(ulimit -n 256; cat many/d*.dcs | dcar-cat -c) > count.txt || fail "a concatenation of 5,000 parts"
+[ "$(cat count.txt)" = 10000 ] || fail "count of 5,000 concatenated parts: $(cat count.txt)"
+(ulimit -n 256; dcar-index build -f Flat --quiet -o many.dci many/p*.npy) || fail "dcar-index build over 5,000 parts under ulimit -n 256"
+dcar-index info many.dci | grep -q "^count	10000$" || fail "index over 5,000 parts: $(dcar-index info many.dci)"
 # Ids that are not UTF-8 (any file system allows such names): JSON output replaces the bad bytes with U+FFFD
 # instead of failing; the stream keeps the bytes.
 /usr/bin/python3 - <<'PY'
