@@ -25,6 +25,7 @@
 #include "io/source.hpp"
 #include "manifest/manifest.hpp"
 #include "model/preprocess.hpp"
+#include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
 #include "model/weights.hpp"
 #include "train/checkpoint.hpp"
@@ -233,8 +234,7 @@ private:
 class Embedder {
 public:
     Embedder(const EmbedConfig& config, const Log& log) : config_(config), log_(log) {
-        const at::Device device = config.device == "auto" ? (at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU))
-                                                          : model::parse_device(config.device);
+        const at::Device device = model::resolve_device(config.device);
         clip_ = model::load_clip(config.model, device, model::parse_dtype(config.dtype), config.model_options);
         log.info("model " + clip_.fingerprint + ": " + clip_.config.describe() + " on " + device.str() + " in " + config.dtype);
         model_id_ = clip_.fingerprint;
@@ -251,7 +251,7 @@ public:
             log.info("prompts " + config.prompts + (use_table_ ? " with table token weights" : ""));
         }
         if (!is_image_kind(config.kind))
-            tokenizer_ = std::make_unique<model::Tokenizer>(config.vocab.empty() ? model::Tokenizer::default_vocab_path() : config.vocab);
+            tokenizer_ = std::make_unique<model::Tokenizer>(model::vocab_path(config.vocab));
         preprocess_.resolution = int(clip_.config.image_resolution);
         preprocess_.max_pixels = config.max_pixels;
         preprocess_.shrink_on_load = config.shrink_on_load;

@@ -13,8 +13,17 @@
 #include <vector>
 
 #include "core/threads.hpp"
+#include "model/clip.hpp"
+#include "model/tokenizer.hpp"
 
 namespace dcar::model {
+
+at::Device resolve_device(const std::string& text) {
+    if (text == "auto") return at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+    return parse_device(text);
+}
+
+std::string vocab_path(const std::string& given) { return given.empty() ? Tokenizer::default_vocab_path() : given; }
 
 int set_threads(int n) {
     static bool interop_set = false;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace dcar::model {
 
@@ -17,6 +18,12 @@ namespace dcar::model {
 // training step's time at ViT-B/32 size (docs/BENCHMARKS.md). The cost is that the process keeps its peak
 // heap until it exits.
 int set_threads(int n);
+
+// The device every model tool runs on: "auto" is the first CUDA device when LibTorch has one, else the CPU;
+// anything else is parse_device's spelling. Throws dcar::Error(usage).
+at::Device resolve_device(const std::string& text);
+// The CLIP BPE vocabulary a tool reads: `given` (--vocab), else Tokenizer::default_vocab_path().
+std::string vocab_path(const std::string& given);
 
 // Row-exact inference on the CPU: encode_one(i) gives item i's features [1, E]; the result stacks them [n, E]
 // in order. Each item runs on one thread from start to end (LibTorch's intra-op pool and OpenBLAS both at one

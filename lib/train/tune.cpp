@@ -26,6 +26,7 @@
 #include "io/source.hpp"
 #include "model/preprocess.hpp"
 #include "model/safetensors.hpp"
+#include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/dataset.hpp"
@@ -292,8 +293,7 @@ private:
 };
 
 void Trainer::load_backbone(const CheckpointInfo* resume_from) {
-    device_ = config_.device == "auto" ? (at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU))
-                                       : model::parse_device(config_.device);
+    device_ = model::resolve_device(config_.device);
     if (config_.method == Method::full) {
         if (config_.dtype != "auto" && config_.dtype != "fp32")
             throw Error(ErrorCode::usage, "--method full trains in fp32 (the optimiser updates the weights themselves)");
@@ -551,7 +551,7 @@ TuneSummary Trainer::run() {
         log_.info("resuming " + config_.output + " after epoch " + std::to_string(resume->epoch));
     }
     load_backbone(resume.get());
-    tokenizer_ = std::make_unique<model::Tokenizer>(config_.vocab.empty() ? model::Tokenizer::default_vocab_path() : config_.vocab);
+    tokenizer_ = std::make_unique<model::Tokenizer>(model::vocab_path(config_.vocab));
     preprocess_.resolution = static_cast<int>(model_.config.image_resolution);
     loader_ = std::make_unique<ImageLoader>(preprocess_, size_t(2) << 30);
 

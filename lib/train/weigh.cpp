@@ -11,6 +11,7 @@
 #include "core/parallel.hpp"
 #include "model/preprocess.hpp"
 #include "model/safetensors.hpp"
+#include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/dataset.hpp"
@@ -27,11 +28,10 @@ struct Weigher {
     model::PreprocessConfig preprocess;
 
     explicit Weigher(const WeighConfig& config, const Log& log) {
-        const at::Device device = config.device == "auto" ? (at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU))
-                                                          : model::parse_device(config.device);
+        const at::Device device = model::resolve_device(config.device);
         clip = model::load_clip(config.model, device, model::parse_dtype(config.dtype), config.model_options);
         log.info("model " + clip.fingerprint + ": " + clip.config.describe());
-        tokenizer = std::make_unique<model::Tokenizer>(config.vocab.empty() ? model::Tokenizer::default_vocab_path() : config.vocab);
+        tokenizer = std::make_unique<model::Tokenizer>(model::vocab_path(config.vocab));
         if (!config.prompts.empty()) prompts = std::make_unique<InferencePrompts>(load_inference_prompts(config.prompts, clip));
         preprocess.resolution = static_cast<int>(clip.config.image_resolution);
     }
@@ -138,7 +138,7 @@ void explain(const WeighConfig& config, const std::string& table_path, const std
         return;
     }
     // A table alone: no model needed, only the tokenizer.
-    model::Tokenizer tokenizer(config.vocab.empty() ? model::Tokenizer::default_vocab_path() : config.vocab);
+    model::Tokenizer tokenizer(model::vocab_path(config.vocab));
     WeightTable table;
     DtrConfig dtr = config.dtr;
     std::error_code ec;
