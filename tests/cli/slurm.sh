@@ -21,10 +21,18 @@ poll() {  # poll SECONDS CMD...: until CMD succeeds, every 0.2 s
   local tries=$(($1 * 5)); shift
   while ! "$@"; do tries=$((tries - 1)); [ $tries -gt 0 ] || return 1; sleep 0.2; done
 }
+# Processes whose command line contains a text, read from /proc (a minimal Debian has no procps).
+processes_naming() {
+  local d
+  for d in /proc/[0-9]*; do
+    { tr '\0' ' ' < "$d/cmdline"; } 2>/dev/null | grep -qF -- "$1" && echo "${d#/proc/}"
+  done
+  return 0
+}
 stop_cluster() {
   squeue -h -o %A 2>/dev/null | sort -u | xargs -r scancel 2>/dev/null || true
   for pid in $(cat "$C/pids" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-  pkill -KILL -f "$T/run" 2>/dev/null || true  # a job step still running: its command names the work dir
+  for pid in $(processes_naming "$T/run"); do kill -KILL "$pid" 2>/dev/null || true; done  # a job still running
   wait 2>/dev/null || true
 }
 trap 'stop_cluster; rm -rf "$T"' EXIT
@@ -98,7 +106,7 @@ read -r _ embed _ train _ add _ merge <<<"$ids"
 victim=""
 find_victim() {  # find_victim TASK: the dcar-embed process of that array task
   victim=""
-  for pid in $(pgrep -x dcar-embed); do
+  for pid in $(grep -lx dcar-embed /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3); do
     { tr '\0' '\n' < /proc/$pid/environ; } 2>/dev/null | grep -qx "SLURM_ARRAY_TASK_ID=$1" && { victim=$pid; return 0; }
   done
   return 1
