@@ -186,6 +186,11 @@ int64_t size_of(const Json& o, const char* key, const std::string& place, const 
         fail(ErrorCode::format, place, where + key + " must be a positive whole number");
     return it->get<int64_t>();
 }
+// The same, with the config format's default when the key is absent.
+int64_t size_or(const Json& o, const char* key, int64_t fallback, const std::string& place, const std::string& where) {
+    const int64_t v = size_of(o, key, place, where);
+    return v ? v : fallback;
+}
 double number_of(const Json& o, const char* key, double fallback, const std::string& place, const std::string& where) {
     const auto it = o.find(key);
     if (it == o.end() || it->is_null()) return fallback;
@@ -261,21 +266,15 @@ Architecture open_clip_architecture(const std::string& json_text, const std::str
     a.embed_dim = size_of(root, "embed_dim", place, "");
     a.image_resolution = size_of(v, "image_size", place, "vision_cfg.");
     a.patch_size = size_of(v, "patch_size", place, "vision_cfg.");
-    a.vision_width = size_of(v, "width", place, "vision_cfg.");
-    if (!a.vision_width) a.vision_width = 768;
-    a.vision_layers = size_of(v, "layers", place, "vision_cfg.");
-    if (!a.vision_layers) a.vision_layers = 12;
-    a.vision_head_width = size_of(v, "head_width", place, "vision_cfg.");
-    if (!a.vision_head_width) a.vision_head_width = 64;
+    a.vision_width = size_or(v, "width", 768, place, "vision_cfg.");
+    a.vision_layers = size_or(v, "layers", 12, place, "vision_cfg.");
+    a.vision_head_width = size_or(v, "head_width", 64, place, "vision_cfg.");
     a.vision_mlp_width = int64_t(double(a.vision_width) * number_of(v, "mlp_ratio", 4.0, place, "vision_cfg."));
     a.context_length = size_of(t, "context_length", place, "text_cfg.");
     a.vocab_size = size_of(t, "vocab_size", place, "text_cfg.");
-    a.text_width = size_of(t, "width", place, "text_cfg.");
-    if (!a.text_width) a.text_width = 512;
-    a.text_heads = size_of(t, "heads", place, "text_cfg.");
-    if (!a.text_heads) a.text_heads = 8;
-    a.text_layers = size_of(t, "layers", place, "text_cfg.");
-    if (!a.text_layers) a.text_layers = 12;
+    a.text_width = size_or(t, "width", 512, place, "text_cfg.");
+    a.text_heads = size_or(t, "heads", 8, place, "text_cfg.");
+    a.text_layers = size_or(t, "layers", 12, place, "text_cfg.");
     a.text_mlp_width = int64_t(double(a.text_width) * number_of(t, "mlp_ratio", 4.0, place, "text_cfg."));
     if (a.vision_width % a.vision_head_width != 0)
         fail(ErrorCode::model, place,
@@ -314,20 +313,19 @@ Architecture hf_architecture(const std::string& json_text, const std::string& pl
     Architecture a;
     a.source = "Hugging Face config " + place;
     a.activation = vision_act;
-    auto or_default = [](int64_t value, int64_t fallback) { return value ? value : fallback; };
-    a.embed_dim = or_default(size_of(root, "projection_dim", place, ""), 512);
-    a.image_resolution = or_default(size_of(v, "image_size", place, "vision_config."), 224);
-    a.patch_size = or_default(size_of(v, "patch_size", place, "vision_config."), 32);
-    a.vision_width = or_default(size_of(v, "hidden_size", place, "vision_config."), 768);
-    a.vision_layers = or_default(size_of(v, "num_hidden_layers", place, "vision_config."), 12);
-    a.vision_heads = or_default(size_of(v, "num_attention_heads", place, "vision_config."), 12);
-    a.vision_mlp_width = or_default(size_of(v, "intermediate_size", place, "vision_config."), 3072);
-    a.context_length = or_default(size_of(t, "max_position_embeddings", place, "text_config."), 77);
-    a.vocab_size = or_default(size_of(t, "vocab_size", place, "text_config."), 49408);
-    a.text_width = or_default(size_of(t, "hidden_size", place, "text_config."), 512);
-    a.text_layers = or_default(size_of(t, "num_hidden_layers", place, "text_config."), 12);
-    a.text_heads = or_default(size_of(t, "num_attention_heads", place, "text_config."), 8);
-    a.text_mlp_width = or_default(size_of(t, "intermediate_size", place, "text_config."), 2048);
+    a.embed_dim = size_or(root, "projection_dim", 512, place, "");
+    a.image_resolution = size_or(v, "image_size", 224, place, "vision_config.");
+    a.patch_size = size_or(v, "patch_size", 32, place, "vision_config.");
+    a.vision_width = size_or(v, "hidden_size", 768, place, "vision_config.");
+    a.vision_layers = size_or(v, "num_hidden_layers", 12, place, "vision_config.");
+    a.vision_heads = size_or(v, "num_attention_heads", 12, place, "vision_config.");
+    a.vision_mlp_width = size_or(v, "intermediate_size", 3072, place, "vision_config.");
+    a.context_length = size_or(t, "max_position_embeddings", 77, place, "text_config.");
+    a.vocab_size = size_or(t, "vocab_size", 49408, place, "text_config.");
+    a.text_width = size_or(t, "hidden_size", 512, place, "text_config.");
+    a.text_layers = size_or(t, "num_hidden_layers", 12, place, "text_config.");
+    a.text_heads = size_or(t, "num_attention_heads", 8, place, "text_config.");
+    a.text_mlp_width = size_or(t, "intermediate_size", 2048, place, "text_config.");
     return a;
 }
 

@@ -30,15 +30,21 @@ np.save('nan2.npy', np.full((2, 8), np.nan, np.float32)); open('nan2.ids', 'w').
 expect_status 1 dcar-index build -f Flat -o two.dci good.dcs nan2.npy
 expect_err_line "nan2.npy: record 1 ('x'): not a finite vector"
 
-# 300 inputs under an open-file limit of 64: read one after another.
-mkdir parts
-/usr/bin/python3 - <<'PY'
+# make_parts DIR N ID_PREFIX: N .npy parts of 2 rows each, DIR/pNNNN.npy with ids ID_PREFIX<n>a and b.
+make_parts() {
+  mkdir "$1"
+  /usr/bin/python3 - "$@" <<'PY'
+import sys
 import numpy as np
-rng = np.random.default_rng(4)
-for p in range(300):
-    np.save(f"parts/p{p:03d}.npy", rng.standard_normal((2, 8)).astype(np.float32))
-    open(f"parts/p{p:03d}.ids", "w").write(f"p{p}a\np{p}b\n")
+folder, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rng = np.random.default_rng(n)
+for p in range(n):
+    np.save(f"{folder}/p{p:04d}.npy", rng.standard_normal((2, 8)).astype(np.float32))
+    open(f"{folder}/p{p:04d}.ids", "w").write(f"{prefix}{p}a\n{prefix}{p}b\n")
 PY
+}
+# 300 inputs under an open-file limit of 64: read one after another.
+make_parts parts 300 p
 (ulimit -n 64; dcar-cat -c parts/*.npy) > count.txt || fail "dcar-cat over 300 inputs under ulimit -n 64"
 [ "$(cat count.txt)" = 600 ] || fail "count over 300 inputs: $(cat count.txt)"
 (ulimit -n 64; dcar-index build -f Flat --quiet -o many.dci parts/*.npy) || fail "dcar-index build over 300 inputs under ulimit -n 64"
@@ -47,15 +53,8 @@ PY
 [ "$(wc -l < hits.tsv)" = 600 ] || fail "one hit per query expected: $(wc -l < hits.tsv)"
 # A cluster run's 5,000 part files under an open-file limit of 256: concatenated (.dcs parts, as dcar-embed
 # --resume writes them) and indexed (.npy parts with ids).
-mkdir many
-/usr/bin/python3 - <<'PY'
-import numpy as np
-rng = np.random.default_rng(5)
-for p in range(5000):
-    np.save(f"many/p{p:04d}.npy", rng.standard_normal((2, 8)).astype(np.float32))
-    open(f"many/p{p:04d}.ids", "w").write(f"m{p}a\nm{p}b\n")
-PY
-dcar-cat -q -F dcs -o one.dcs parts/p000.npy
+make_parts many 5000 m
+dcar-cat -q -F dcs -o one.dcs parts/p0000.npy
 for p in $(seq -w 0 4999); do cp one.dcs many/d$p.dcs; done
 (ulimit -n 256; dcar-cat -c many/d*.dcs) > count.txt || fail "dcar-cat over 5,000 parts under ulimit -n 256"
 [ "$(cat count.txt)" = 10000 ] || fail "count over 5,000 parts: $(cat count.txt)"
