@@ -17,9 +17,9 @@ done
 C=$T/cluster
 mkdir -p "$C"/etc "$C"/state "$C"/spool "$C"/log "$C"/munge
 chmod 755 "$T" "$C" "$C/munge"   # munged refuses a socket in a directory only its owner may enter
-poll() {  # poll SECONDS CMD...: until CMD succeeds, every 0.2 s
-  local tries=$(($1 * 5)); shift
-  while ! "$@"; do tries=$((tries - 1)); [ $tries -gt 0 ] || return 1; sleep 0.2; done
+poll() {  # poll SECONDS CMD...: until CMD succeeds, every 0.2 s, for at most SECONDS of wall time
+  local deadline=$((SECONDS + $1)); shift
+  while ! "$@"; do [ $SECONDS -lt $deadline ] || return 1; sleep 0.2; done
 }
 # Processes whose command line contains a text, read from /proc (a minimal Debian has no procps).
 processes_naming() {
@@ -56,7 +56,7 @@ CredType=cred/none"
 fi
 cat > "$C/etc/slurm.conf" <<CONF
 ClusterName=dcartest
-SlurmctldHost=localhost
+SlurmctldHost=localhost(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 SlurmctldPort=$port
@@ -89,7 +89,7 @@ slurmctld -D -i </dev/null >"$C/log/slurmctld.out" 2>&1 &
 echo $! >> "$C/pids"
 slurmd -D -N localhost </dev/null >"$C/log/slurmd.out" 2>&1 &
 echo $! >> "$C/pids"
-idle() { [ "$(sinfo -h -n localhost -o %t 2>/dev/null)" = idle ]; }
+idle() { [ "$(timeout 10 sinfo -h -n localhost -o %t 2>/dev/null)" = idle ]; }
 poll 60 idle || fail "the test cluster's node never became idle: $(tail -5 "$C"/log/*.log)"
 
 # ---- the data, the model, and one process's result on the same images ------------------------------------------
