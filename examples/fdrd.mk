@@ -2,11 +2,11 @@
 # zero-shot, CoOp, MaPLe and DCAR trained on the FDRD train file (16 shots per class) and scored on the test
 # file, through the same targets as the demo (demo/pipeline.mk). Caltech-101 by default, with the images in
 # their original layout:
-#   make -f examples/fdrd.mk MODEL=ViT-B-32.pt DATA=../shared/data [BUILD=build] [DATASET=caltech101] [SEED=1]
+#   make -f examples/fdrd.mk MODEL=ViT-B-32.pt DATA=/path/to/data [BUILD=build] [DATASET=caltech101] [SEED=1]
 # Other data sets: DATASET=dtd|ucf101|cars with IMAGES= their CoOp image folder (the FDRD path rules of
 # man dcar-embed, --layout). ViT-B/32 on 2 CPU cores takes hours per method; use a GPU machine (--device auto).
 MODEL ?=
-DATA ?= ../shared/data
+DATA ?= data
 DATASET ?= caltech101
 IMAGES ?= $(DATA)/$(DATASET)
 BUILD ?= build
