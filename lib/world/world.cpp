@@ -38,12 +38,15 @@ enum Purpose : uint64_t {
     purpose_filler = 6,        // v2: which filler sentences, and where
     purpose_name_mention = 7,  // v2: whether a novel class's pretraining caption names it
     purpose_silhouette = 8,    // v2: whether a pretraining caption describes the silhouette alone
+    purpose_random_attributes = 9,  // v2: whether a base pretraining image draws its class attributes, and which
 };
 // Scene and caption seeds take the split's number; a novel class's pretraining images (v2) take this one, so
 // they never share a draw with a base class of the same family and rank.
 constexpr uint64_t novel_in_pretrain = 3;
 
 constexpr int max_per_class = 1000000;
+
+int code_of(const ClassAttributes& a) { return (a.parts - 3) * 64 + a.rim * 16 + a.mark_colour * 4 + a.mark_shape; }
 
 ClassAttributes combination(int code) {
     ClassAttributes a;
@@ -188,6 +191,7 @@ OrderedJson options_json(const WorldConfig& c) {
     o["pretrain_mention_nuisance"] = c.pretrain_mention_nuisance;
     if (c.version >= 2) o["pretrain_mention_name"] = c.pretrain_mention_name;
     if (c.version >= 2) o["pretrain_silhouette"] = c.pretrain_silhouette;
+    if (c.version >= 2 && c.pretrain_random_attributes > 0) o["pretrain_random_attributes"] = c.pretrain_random_attributes;
     o["quality"] = c.quality;
     return o;
 }
@@ -337,8 +341,10 @@ void check_config(const WorldConfig& c) {
     need(c.version >= 1 && c.version <= latest_world_version,
          "--world-version must be 1 or " + std::to_string(latest_world_version));
     if (c.version == 1)
-        need(c.pretrain_per_novel == 0 && c.filler == 0 && c.pretrain_mention_name == 0 && c.pretrain_silhouette == 0,
-             "--pretrain-per-novel, --filler, --pretrain-mention-name and --pretrain-silhouette need --world-version 2 or later");
+        need(c.pretrain_per_novel == 0 && c.filler == 0 && c.pretrain_mention_name == 0 && c.pretrain_silhouette == 0 &&
+                 c.pretrain_random_attributes == 0,
+             "--pretrain-per-novel, --filler, --pretrain-mention-name, --pretrain-silhouette and "
+             "--pretrain-random-attributes need --world-version 2 or later");
     need(c.filler >= 0 && c.filler <= filler_bank_size, "--filler must be between 0 and " + std::to_string(filler_bank_size));
     need(c.size >= 16 && c.size <= 1024, "--size must be between 16 and 1024");
     need(c.families >= 1 && c.families <= max_families, "--families must be between 1 and " + std::to_string(max_families));
@@ -357,7 +363,8 @@ void check_config(const WorldConfig& c) {
                                       {c.pretrain_mention_class, "--pretrain-mention-class"},
                                       {c.pretrain_mention_nuisance, "--pretrain-mention-nuisance"},
                                       {c.pretrain_mention_name, "--pretrain-mention-name"},
-                                      {c.pretrain_silhouette, "--pretrain-silhouette"}})
+                                      {c.pretrain_silhouette, "--pretrain-silhouette"},
+                                      {c.pretrain_random_attributes, "--pretrain-random-attributes"}})
         need(value >= 0 && value <= 1, std::string(flag) + " must be a probability between 0 and 1");
     need(c.quality >= 1 && c.quality <= 100, "--quality must be between 1 and 100");
 }
@@ -415,6 +422,17 @@ std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<C
     for (bool novel : {false, true}) widest = std::max(widest, per_class(config, split, novel));
     const int width = std::max<int>(4, int(std::to_string(std::max(0, widest - 1)).size()));
     const std::string split_text = split_name(split);
+    // The combinations a base image may draw instead of its class's: its family's, less the novel classes'.
+    std::vector<std::vector<int>> base_drawable(config.families);
+    if (split == Split::pretrain && config.pretrain_random_attributes > 0) {
+        for (int f = 0; f < config.families; ++f) {
+            std::vector<bool> novel(combinations_per_family, false);
+            for (const ClassSpec& k : classes)
+                if (k.novel && k.family == f) novel[code_of(k.attributes)] = true;
+            for (int code = 0; code < combinations_per_family; ++code)
+                if (!novel[code]) base_drawable[f].push_back(code);
+        }
+    }
     std::vector<ImagePlan> plans;
     for (size_t ci = 0; ci < classes.size(); ++ci) {
         const ClassSpec& k = classes[ci];
@@ -438,6 +456,12 @@ std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<C
             p.scene.family = k.family;
             p.scene.attributes = k.attributes;
             const uint64_t n = uint64_t(i);
+            if (!downstream && !k.novel && config.pretrain_random_attributes > 0) {
+                detail::Rng attributes_rng(detail::derive_seed(config.seed, {purpose_random_attributes, s, f, r, n}));
+                const auto& drawable = base_drawable[k.family];
+                if (attributes_rng.chance(config.pretrain_random_attributes))
+                    p.scene.attributes = combination(drawable[attributes_rng.below(drawable.size())]);
+            }
             p.scene.nuisance = draw_nuisance(detail::derive_seed(config.seed, {purpose_scene, s, f, r, n}));
             const uint64_t caption_seed = detail::derive_seed(config.seed, {purpose_caption, s, f, r, n});
             p.description = describe(p.scene, p_class, p_nuisance, caption_seed);

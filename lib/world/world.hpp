@@ -151,6 +151,9 @@ struct WorldConfig {
     double pretrain_mention_nuisance = 0.2;
     double pretrain_mention_name = 0.5;  // v2: chance that a novel class's pretraining caption names it
     double pretrain_silhouette = 0;      // v2: chance that a pretraining caption describes the silhouette alone
+    // v2: chance that a base class's pretraining image takes class attributes drawn at random (its family kept,
+    // never a novel class's combination) instead of its class's, so that no attribute predicts another.
+    double pretrain_random_attributes = 0;
     int quality = 90;  // JPEG
 };
 WorldConfig defaults_of_version(int version);  // throws dcar::Error(usage) for an unknown version

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "core/fnv.hpp"
@@ -340,6 +341,71 @@ TEST(WorldCaptions, SilhouetteOnlyPretrainingCaptions) {
     EXPECT_THROW(check_config(v1), Error);
     silhouette.pretrain_silhouette = 1.5;
     EXPECT_THROW(check_config(silhouette), Error);
+}
+
+// --pretrain-random-attributes: that share of base pretraining images takes a combination drawn in its family,
+// never a novel class's; with 1 the part count no longer follows from the other class attributes. Novel classes'
+// pretraining images, every nuisance and the downstream splits stay as they were.
+TEST(WorldPretraining, BaseImagesWithRandomAttributes) {
+    WorldConfig plain;
+    plain.pretrain_per_class = 20;
+    plain.pretrain_per_novel = 2;
+    WorldConfig random = plain;
+    random.pretrain_random_attributes = 1;
+    const auto classes = make_classes(plain);
+    std::set<std::tuple<int, int, int, int, int>> novel_combinations;
+    for (const auto& k : classes)
+        if (k.novel)
+            novel_combinations.insert({k.family, k.attributes.parts, k.attributes.rim, k.attributes.mark_colour,
+                                       k.attributes.mark_shape});
+    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(random, classes, Split::pretrain);
+    ASSERT_EQ(before.size(), after.size());
+    size_t changed = 0;
+    // For each (family, rim, mark colour, mark shape) seen, the part counts seen with it.
+    std::map<std::tuple<int, int, int, int>, std::set<int>> parts_given_rest;
+    for (size_t i = 0; i < after.size(); ++i) {
+        const ImagePlan &b = before[i], &a = after[i];
+        const ClassSpec& k = classes[a.class_index];
+        ASSERT_EQ(a.id, b.id);
+        EXPECT_EQ(a.scene.nuisance.noise_seed, b.scene.nuisance.noise_seed) << a.id;
+        EXPECT_EQ(a.scene.family, k.family) << a.id;
+        if (k.novel) {
+            EXPECT_EQ(a.scene.attributes, k.attributes) << a.id;
+            EXPECT_EQ(a.caption, b.caption) << a.id;
+            continue;
+        }
+        const ClassAttributes& x = a.scene.attributes;
+        EXPECT_EQ(novel_combinations.count({k.family, x.parts, x.rim, x.mark_colour, x.mark_shape}), 0u) << a.id;
+        if (!(x == k.attributes)) ++changed;
+        parts_given_rest[{k.family, x.rim, x.mark_colour, x.mark_shape}].insert(x.parts);
+        // The caption describes what is drawn.
+        if (std::find(a.description.mentioned.begin(), a.description.mentioned.end(), "parts") != a.description.mentioned.end())
+            EXPECT_NE(a.caption.find(number_word(x.parts)), std::string::npos) << a.caption;
+    }
+    const size_t base_images = size_t(plain.families) * plain.base_per_family * plain.pretrain_per_class;
+    EXPECT_GT(changed, base_images * 9 / 10);  // a class's own combination is 1 of about 248
+    size_t ambiguous = 0;
+    for (const auto& [rest, parts] : parts_given_rest) ambiguous += parts.size() > 1;
+    EXPECT_GT(ambiguous, parts_given_rest.size() / 4);  // with fixed classes: none
+    for (Split split : {Split::train, Split::test}) {
+        const auto b = plan_split(plain, classes, split), a = plan_split(random, classes, split);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+            EXPECT_EQ(a[i].caption, b[i].caption);
+            EXPECT_EQ(a[i].scene.attributes, b[i].scene.attributes);
+        }
+    }
+    random.pretrain_random_attributes = 0.5;
+    size_t half = 0;
+    for (const auto& p : plan_split(random, classes, Split::pretrain))
+        half += !classes[p.class_index].novel && !(p.scene.attributes == classes[p.class_index].attributes);
+    EXPECT_GT(half, base_images / 3);
+    EXPECT_LT(half, base_images * 2 / 3);
+    WorldConfig v1 = defaults_of_version(1);
+    v1.pretrain_random_attributes = 0.5;
+    EXPECT_THROW(check_config(v1), Error);
+    random.pretrain_random_attributes = -0.1;
+    EXPECT_THROW(check_config(random), Error);
 }
 
 // Version 1 as it was: the split files of a small v1 world are those the generator wrote before version 2
