@@ -14,11 +14,16 @@ int main(int argc, char** argv) {
     cli::ToolSpec spec{"dcar-embed", "dcar-embed -m MODEL [options] [INPUT]",
                        "Embed images or captions with a CLIP model into an embedding stream (or .npy).\n"
                        "INPUT (default -): image paths one per line; or a folder (--folder), a manifest (--manifest), or\n"
-                       "captions one per line, optionally 'id<TAB>caption' (--text)."};
+                       "captions one per line, optionally 'id<TAB>caption' (--text); or webdataset tar shards\n"
+                       "(--webdataset SHARD.tar...)."};
     spec.options.add_options()
         ("model,m", cli::po::value<std::string>()->required(), "CLIP weights: OpenAI .pt, torch.save state dict, or safetensors (OpenAI/open_clip or HF names)")
         ("folder", "INPUT is a folder: every image below it (by extension), sorted; label = its subfolder")
         ("manifest", "INPUT is a manifest (FDRD JSON, JSON lines or TSV): embed its images (or captions with --text)")
+        ("webdataset", "the INPUTs are webdataset tar shards (.tar, .tar.gz, ...): embed each sample's image (or caption with --text); ids are the samples' keys")
+        ("wds-image-key", cli::po::value<std::string>()->value_name("EXTS")->default_value("jpg,jpeg,png,webp"), "webdataset: the image member's extensions, in order of preference")
+        ("wds-caption-key", cli::po::value<std::string>()->value_name("EXT")->default_value("txt"), "webdataset: the caption member's extension")
+        ("wds-label-key", cli::po::value<std::string>()->value_name("EXT")->default_value("cls"), "webdataset: the label member's extension (\"\" = none)")
         ("text", "embed captions instead of images")
         ("image-root", cli::po::value<std::string>()->default_value(""), "prefix for relative image paths")
         ("layout", cli::po::value<std::string>()->default_value("auto"), "FDRD path rule: auto|caltech101|cars|dtd|ucf101|pets|aircraft|flowers|as-is")
@@ -44,14 +49,33 @@ int main(int argc, char** argv) {
         ("part-size", cli::po::value<uint64_t>()->default_value(10000), "items per part with --resume");
     cli::add_output_options(spec.options);
     cli::add_architecture_options(spec.options);
-    spec.positional.add("input", 1);
+    spec.positional.add("input", -1);
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
         model::set_threads(c.threads);
         embed::EmbedConfig config;
         config.model = c.args["model"].as<std::string>();
         const bool text = c.args.count("text") > 0;
-        if (c.args.count("folder") && c.args.count("manifest")) throw Error(ErrorCode::usage, "--folder and --manifest exclude each other");
-        if (c.args.count("folder")) {
+        if (c.args.count("folder") + c.args.count("manifest") + c.args.count("webdataset") > 1)
+            throw Error(ErrorCode::usage, "--folder, --manifest and --webdataset exclude each other");
+        const auto inputs = c.inputs();
+        if (c.args.count("webdataset")) {
+            config.kind = text ? embed::InputKind::webdataset_captions : embed::InputKind::webdataset_images;
+            if (c.args.count("input") == 0) throw Error(ErrorCode::usage, "--webdataset needs the shards' paths");
+            config.shards = inputs;
+            config.keys.image = webdataset::parse_extensions(c.args["wds-image-key"].as<std::string>(), "--wds-image-key");
+            auto one_extension = [&](const char* name) -> std::string {
+                const std::string given = c.args[name].as<std::string>();
+                if (given.empty()) return "";
+                const auto list = webdataset::parse_extensions(given, std::string("--") + name);
+                if (list.size() != 1) throw Error(ErrorCode::usage, std::string("--") + name + " takes one extension");
+                return list.front();
+            };
+            config.keys.caption = one_extension("wds-caption-key");
+            if (config.keys.caption.empty()) throw Error(ErrorCode::usage, "--wds-caption-key: no extension given");
+            config.keys.label = one_extension("wds-label-key");
+        } else if (inputs.size() > 1) {
+            throw Error(ErrorCode::usage, "one INPUT (several only with --webdataset)");
+        } else if (c.args.count("folder")) {
             if (text) throw Error(ErrorCode::usage, "--folder holds images; --text does not apply");
             config.kind = embed::InputKind::folder;
         } else if (c.args.count("manifest")) {
@@ -59,7 +83,7 @@ int main(int argc, char** argv) {
         } else {
             config.kind = text ? embed::InputKind::caption_lines : embed::InputKind::image_list;
         }
-        config.input = c.inputs().front();
+        config.input = inputs.front();
         config.image_root = c.args["image-root"].as<std::string>();
         config.layout = c.args["layout"].as<std::string>();
         config.output = c.output_path("output");
@@ -98,7 +122,9 @@ int main(int argc, char** argv) {
         if (!config.resume && config.output == "-" && !c.args.count("force") && io::open_sink("-")->is_terminal())
             throw Error(ErrorCode::usage, "refusing to write binary output to a terminal (redirect it, use -o FILE, or --force)");
         // The input (a list, a manifest or captions; a folder cannot clash) and the model must survive the run.
-        io::refuse_output_over_input({config.input, config.model, config.prompts, config.vocab},
+        std::vector<std::string> read_paths = {config.input, config.model, config.prompts, config.vocab};
+        read_paths.insert(read_paths.end(), config.shards.begin(), config.shards.end());
+        io::refuse_output_over_input(read_paths,
                                      {config.resume ? "" : config.output, config.write.ids_path, config.rejects, config.stats});
         config.provenance = c.provenance;
         const auto summary = embed::run(config, c.log);

@@ -38,16 +38,23 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Item {
+    Item(std::string id_, std::string source_, std::string label_, size_t shard_ = 0, std::string member_ = "")
+        : id(std::move(id_)), source(std::move(source_)), label(std::move(label_)), shard(shard_), member(std::move(member_)) {}
     std::string id;
-    std::string source;  // image path, or caption text
+    std::string source;  // image path, or caption text; "SHARD.tar:MEMBER" for a webdataset image
     std::string label;
+    size_t shard = 0;    // webdataset: index into EmbedConfig::shards
+    std::string member;  // webdataset: the image member ("" = read `source` as a file)
 };
 
 struct Reject {
     std::string id, source, reason;
 };
 
-bool is_image_kind(InputKind kind) { return kind != InputKind::manifest_captions && kind != InputKind::caption_lines; }
+bool is_image_kind(InputKind kind) {
+    return kind != InputKind::manifest_captions && kind != InputKind::caption_lines && kind != InputKind::webdataset_captions;
+}
+bool is_webdataset(InputKind kind) { return kind == InputKind::webdataset_images || kind == InputKind::webdataset_captions; }
 
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -67,6 +74,58 @@ std::string visible(const std::string& name) {
         } else out += char(c);
     }
     return out;
+}
+
+// The samples of webdataset shards: each shard listed in order; what cannot be used (a shard that cannot be
+// opened or read to its end, a bad member, a sample without the wanted member) is reported and skipped.
+void enumerate_samples(const EmbedConfig& config, const Log& log, std::vector<Item>& items, uint64_t& skipped_records,
+                       std::vector<Reject>& line_rejects) {
+    const bool images = config.kind == InputKind::webdataset_images;
+    auto problem = [&](const std::string& place, const std::string& reason) {
+        if (config.on_error_fail) throw_error(ErrorCode::format, place, reason);
+        log.warn(place + ": " + reason);
+        line_rejects.push_back({"", place, reason});
+        ++skipped_records;
+    };
+    std::string wanted;
+    for (const auto& e : config.keys.image) wanted += (wanted.empty() ? "." : ", .") + e;
+    if (!images) wanted = "." + config.keys.caption;
+    for (size_t t = 0; t < config.shards.size(); ++t) {
+        const std::string& path = config.shards[t];
+        webdataset::Listing listing;
+        try {
+            listing = webdataset::list_shard(path, config.keys);
+        } catch (const Error& e) {  // the message names the shard
+            if (config.on_error_fail) throw;
+            log.warn(std::string(e.what()) + "; skipped");
+            line_rejects.push_back({"", path, e.what()});
+            ++skipped_records;
+            continue;
+        }
+        for (const auto& p : listing.problems) problem(p.member.empty() ? path : path + ":" + p.member, p.reason);
+        size_t without = 0, usable = 0;
+        for (auto& sample : listing.samples) {
+            if (images ? sample.image_member.empty() : !sample.has_caption) {
+                ++without;
+                continue;
+            }
+            if (!images && text::trim(sample.caption).empty()) {
+                problem(path + ":" + sample.key + "." + config.keys.caption, "empty caption");
+                continue;
+            }
+            ++usable;
+            if (images) items.push_back({sample.key, path + ":" + sample.image_member, sample.label, t, sample.image_member});
+            else items.push_back({sample.key, sample.caption, sample.label, t, ""});
+        }
+        if (without > 0) {
+            log.warn(path + ": " + std::to_string(without) + " of " + std::to_string(listing.samples.size()) +
+                     " samples have no " + wanted + " member; skipped");
+            skipped_records += without;
+        }
+        if (usable == 0 && without == 0 && listing.problems.empty()) log.warn(path + ": no samples");
+    }
+    if (items.empty())
+        throw Error(ErrorCode::format, "no sample in the " + std::to_string(config.shards.size()) + " shard(s) has a " + wanted + " member");
 }
 
 // Input lines that name no usable item go to `line_rejects` as well (id as given, source "INPUT:line N").
@@ -133,6 +192,10 @@ std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uin
             }
             break;
         }
+        case InputKind::webdataset_images:
+        case InputKind::webdataset_captions:
+            enumerate_samples(config, log, items, skipped_records, line_rejects);
+            break;
         case InputKind::caption_lines: {
             auto source = io::open_source(config.input);
             std::string line;
@@ -159,6 +222,8 @@ std::vector<Item> enumerate_items(const EmbedConfig& config, const Log& log, uin
     }
     for (const auto& item : items) {
         const std::string bad = text::check_id(item.id);
+        if (!bad.empty() && !item.member.empty())
+            throw_error(ErrorCode::format, item.source, "key '" + item.id.substr(0, 80) + "': " + bad);
         if (!bad.empty()) throw_error(ErrorCode::format, config.input, "item '" + item.id.substr(0, 80) + "': " + bad);
     }
     return items;
@@ -172,8 +237,9 @@ public:
         std::string error;
     };
 
-    DecodePool(const std::vector<const Item*>& items, const model::PreprocessConfig& config, int threads, size_t window)
-        : items_(items), config_(config), window_(window) {
+    DecodePool(const std::vector<const Item*>& items, const std::vector<std::string>& shards, const model::PreprocessConfig& config,
+               int threads, size_t window)
+        : items_(items), shards_(shards), config_(config), window_(window) {
         for (int t = 0; t < std::max(1, threads); ++t) workers_.emplace_back([this] { work(); });
     }
     ~DecodePool() {
@@ -200,16 +266,26 @@ private:
         const size_t floats = size_t(3) * config_.resolution * config_.resolution;
         for (;;) {
             size_t i;
+            std::string bytes, read_error;  // a webdataset member's bytes, read in item order (the shard is a stream)
             {
                 std::unique_lock<std::mutex> lock(mutex_);
                 changed_.wait(lock, [&] { return stop_ || next_ >= items_.size() || next_ < consumed_ + window_; });
                 if (stop_ || next_ >= items_.size()) return;
                 i = next_++;
+                if (!items_[i]->member.empty()) {
+                    try {
+                        bytes = shard_reader_.read(shards_[items_[i]->shard], items_[i]->member);
+                    } catch (const std::exception& e) {
+                        read_error = e.what();
+                    }
+                }
             }
             Decoded d;
             try {
+                if (!read_error.empty()) throw Error(ErrorCode::format, read_error);
                 d.pixels.resize(floats);
-                model::preprocess_file(items_[i]->source, config_, d.pixels.data());
+                if (items_[i]->member.empty()) model::preprocess_file(items_[i]->source, config_, d.pixels.data());
+                else model::preprocess_buffer(bytes.data(), bytes.size(), items_[i]->source, config_, d.pixels.data());
             } catch (const std::exception& e) {
                 d.pixels.clear();
                 d.error = e.what();
@@ -221,6 +297,8 @@ private:
     }
 
     const std::vector<const Item*>& items_;
+    const std::vector<std::string>& shards_;
+    webdataset::ImageReader shard_reader_;  // guarded by mutex_
     model::PreprocessConfig config_;
     size_t window_;
     std::mutex mutex_;
@@ -301,7 +379,7 @@ private:
     uint64_t embed_images(const std::vector<const Item*>& items, stream::EmbeddingWriter& writer, std::vector<Reject>& rejects,
                           uint64_t& done_so_far, uint64_t total) {
         const size_t batch = size_t(std::max(1, config_.batch));
-        DecodePool pool(items, preprocess_, config_.decode_threads, batch * 4 + size_t(config_.decode_threads));
+        DecodePool pool(items, config_.shards, preprocess_, config_.decode_threads, batch * 4 + size_t(config_.decode_threads));
         const size_t floats = size_t(3) * preprocess_.resolution * preprocess_.resolution;
         std::vector<float> pixels;
         std::vector<const Item*> batch_items;
@@ -472,7 +550,7 @@ nlohmann::ordered_json run_record(const EmbedConfig& config, const std::vector<I
     j["items"] = all.size();
     j["ids"] = ids.hex();
     j["shard"] = std::to_string(config.shard_index) + "/" + std::to_string(config.shard_count);
-    j["part_size"] = config.part_size;
+    j["part_size"] = is_webdataset(config.kind) ? 0 : config.part_size;  // 0: one part per shard file
     j["model"] = header.model;  // weights and prompts
     j["dtype"] = config.dtype;
     j["token_weights"] = config.token_weights;
@@ -522,9 +600,11 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
     Embedder embedder(config, log);
     std::vector<Reject> line_rejects;
     const std::vector<Item> all = enumerate_items(config, log, skipped_records, line_rejects);
+    // Items are split among the run's shards one by one; webdataset items by their shard file.
+    const bool by_shard_file = is_webdataset(config.kind);
     std::vector<const Item*> mine;
     for (size_t i = 0; i < all.size(); ++i)
-        if (i % config.shard_count == config.shard_index) mine.push_back(&all[i]);
+        if ((by_shard_file ? all[i].shard : i) % config.shard_count == config.shard_index) mine.push_back(&all[i]);
     const stream::Header header = embedder.header();
     std::vector<Reject> rejects;
     uint64_t done = 0;
@@ -543,11 +623,24 @@ EmbedSummary run(const EmbedConfig& config, const Log& log) {
         for (const auto& entry : fs::directory_iterator(config.output, ec))
             any_part = any_part || entry.path().filename().string().rfind("part-" + shard + "-", 0) == 0;
         check_resume(config.output, config.output + "/run-" + shard + ".json", run_record(config, all, header), any_part);
-        for (uint64_t p = 0; p * part_size < mine.size(); ++p) {
+        // Parts of part_size items, numbered from 0; webdataset: one part per shard file, numbered as the file.
+        std::vector<std::pair<uint64_t, std::vector<const Item*>>> parts;
+        if (by_shard_file) {
+            std::map<size_t, size_t> part_of_file;
+            for (size_t t = config.shard_index; t < config.shards.size(); t += config.shard_count) {
+                part_of_file[t] = parts.size();
+                parts.push_back({t, {}});
+            }
+            for (const Item* item : mine) parts[part_of_file.at(item->shard)].second.push_back(item);
+        } else {
+            for (uint64_t p = 0; p * part_size < mine.size(); ++p) {
+                const auto first = mine.begin() + long(p * part_size);
+                const auto last = mine.begin() + long(std::min<uint64_t>(mine.size(), (p + 1) * part_size));
+                parts.push_back({p, std::vector<const Item*>(first, last)});
+            }
+        }
+        for (const auto& [p, part] : parts) {
             const std::string base = config.output + "/part-" + shard + "-" + text::zero_padded(p, 6);
-            const auto first = mine.begin() + long(p * part_size);
-            const auto last = mine.begin() + long(std::min<uint64_t>(mine.size(), (p + 1) * part_size));
-            const std::vector<const Item*> part(first, last);
             if (fs::exists(base + ".done")) {  // finished by an earlier run: its rejects still count
                 const auto old = read_rejects(base + ".done");
                 rejects.insert(rejects.end(), old.begin(), old.end());

@@ -4,11 +4,14 @@
 // in input order, L2-normalised, and written. Bad images are skipped and reported (stderr and --rejects),
 // or fatal with on_error_fail. With `resume`, the output is a directory of parts, each written atomically
 // and marked done, so a killed run restarts where it stopped; `cat DIR/part-*.dcs` is the whole stream.
+// Webdataset tar shards are read as they are: the shards, not their items, are split among shards of the run
+// (shard file t belongs to run shard t mod N), and with `resume` each shard file is one part.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "manifest/webdataset.hpp"
 #include "model/architecture.hpp"
 
 #include "core/log.hpp"
@@ -16,7 +19,7 @@
 
 namespace dcar::embed {
 
-enum class InputKind { image_list, folder, manifest_images, manifest_captions, caption_lines };
+enum class InputKind { image_list, folder, manifest_images, manifest_captions, caption_lines, webdataset_images, webdataset_captions };
 
 struct EmbedConfig {
     std::string model;                 // CLIP weights (OpenAI .pt, torch.save zip, safetensors)
@@ -25,6 +28,8 @@ struct EmbedConfig {
     std::string image_root;            // manifests and lists: prefix for relative image paths
     std::string layout = "auto";       // manifests: FDRD path rule
     std::vector<std::string> extensions = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"};
+    std::vector<std::string> shards;  // webdataset: the tar files, in order (`input` is unused)
+    webdataset::Keys keys;             // webdataset: which member extensions hold the image, caption and label
 
     std::string output = "-";          // stream file or "-"; with resume, a directory of parts
     stream::WriteOptions write;        // format (dcs|npy), ids sidecar
@@ -48,7 +53,7 @@ struct EmbedConfig {
     bool on_error_fail = false;
     uint32_t shard_index = 0, shard_count = 1;
     bool resume = false;
-    uint64_t part_size = 10000;        // items per part with resume
+    uint64_t part_size = 10000;        // items per part with resume (webdataset: one part per shard file)
 
     stream::Provenance provenance;
 };
