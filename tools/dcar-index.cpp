@@ -103,11 +103,13 @@ int add_main(int argc, char** argv) {
 int merge_main(int argc, char** argv) {
     cli::ToolSpec spec{"dcar-index merge", "dcar-index merge -o INDEX SHARD SHARD...",
                        "Merge indexes that were filled from one trained template (dcar-index build --train-only) into one."};
-    spec.options.add_options()("output,o", cli::po::value<std::string>()->required(), "merged index to write (atomically)");
+    spec.options.add_options()("output,o", cli::po::value<std::string>()->required(), "merged index to write (atomically)")
+        ("ondisk", "IVF: write the inverted lists to a data file beside the index (INDEX.<hash>.ivfdata), one shard in memory at a time; readers map it");
     spec.positional.add("input", -1);
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
         index::MergeConfig config;
         config.shards = c.inputs(false);
+        config.ondisk = c.args.count("ondisk") > 0;
         config.output = c.output_path("output");  // may be one of the shards: the merge holds its lock
         config.provenance = c.provenance;
         report(c, "merged", index::merge(config, c.log));

@@ -8,6 +8,8 @@
 #include <faiss/IndexIVF.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
+#include <faiss/invlists/OnDiskInvertedLists.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sys/stat.h>
@@ -15,6 +17,8 @@
 
 #include "core/json.hpp"
 #include "core/error.hpp"
+#include "core/fnv.hpp"
+#include "io/atomic_file.hpp"
 #include "io/lock.hpp"
 
 namespace dcar::index {
@@ -22,6 +26,8 @@ namespace dcar::index {
 namespace {
 
 constexpr size_t batch_rows = 8192;
+
+bool is_ondisk(const IndexFile& file) { return !file.ondisk.file.empty(); }
 
 std::unique_ptr<faiss::Index> make_index(const std::string& factory, uint32_t dim) {
     try {
@@ -174,6 +180,8 @@ IngestSummary add(const AddConfig& config, const Log& log) {
     const std::string output = config.output.empty() ? config.index : config.output;
     io::WriteLock lock(output);
     IndexFile file = load_index(config.index);
+    if (is_ondisk(file))
+        throw_error(ErrorCode::usage, config.index, "was merged on disk and is read-only: add to a shard and merge again");
     std::unordered_set<std::string> present(file.ids.begin(), file.ids.end());
     // All inputs as one reader: their headers are checked against each other before any row is added. No
     // input at all (a shard of fewer inputs than shards) leaves the index as it was.
@@ -189,24 +197,155 @@ IngestSummary add(const AddConfig& config, const Log& log) {
     return summary;
 }
 
+namespace {
+
+// A shard joins the merge only when it was built from the same trained index as the first, and shares no id
+// with the shards before it.
+void check_mergeable(const IndexFile& first, const IndexFile& shard, const std::string& first_path, const std::string& path,
+                     std::unordered_set<std::string>& present) {
+    // The header first: another dimension, modality or model is the clearer reason.
+    const std::string why = stream::incompatibility(first.header, shard.header);
+    if (!why.empty()) throw_error(ErrorCode::mismatch, path, "does not match " + first_path + ": " + why);
+    if (shard.trained_id != first.trained_id || shard.factory != first.factory)
+        throw_error(ErrorCode::mismatch, path, "was not built from the same trained index as " + first_path +
+                                                    " (build shards with 'dcar-index add' on one 'build --train-only' template)");
+    for (const auto& id : shard.ids)
+        if (!present.insert(id).second) throw_error(ErrorCode::mismatch, path, "id '" + id + "' is also in an earlier shard; shards must be disjoint");
+}
+
+void write_at(const io::AtomicFile& file, const void* data, size_t size, uint64_t offset) {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+        const ssize_t n = ::pwrite(file.fd(), p, size, off_t(offset));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno(file.target(), "cannot write");
+        }
+        p += n;
+        size -= size_t(n);
+        offset += uint64_t(n);
+    }
+}
+
+faiss::IndexIVF& ivf_of(IndexFile& file, const std::string& path) {
+    auto* ivf = faiss::ivflib::try_extract_index_ivf(file.index.get());
+    if (!ivf) throw_error(ErrorCode::usage, path, "--ondisk merges IVF indexes only, not " + file.factory);
+    return *ivf;
+}
+
+// The on-disk merge: a first pass reads each shard's list sizes, a second writes each shard's entries to their
+// places in the data file (codes, then ids shifted past the shards before it, list by list, in FAISS's
+// OnDiskInvertedLists layout). One shard is in memory at a time, plus every id and the quantizer.
+IngestSummary merge_ondisk(const MergeConfig& config, const Log& log) {
+    io::WriteLock lock(config.output);
+    IndexFile merged;
+    std::unordered_set<std::string> present;
+    std::vector<std::vector<size_t>> sizes(config.shards.size());  // [shard][list]
+    Fnv1a64 inputs;  // names the data file after what it is made of
+    for (size_t s = 0; s < config.shards.size(); ++s) {
+        const std::string& path = config.shards[s];
+        IndexFile shard = load_index(path);
+        if (s == 0) {
+            merged.header = shard.header;
+            merged.factory = shard.factory;
+            merged.trained_id = shard.trained_id;
+            inputs.add(shard.trained_id);
+        }
+        check_mergeable(merged, shard, config.shards[0], path, present);
+        faiss::IndexIVF& ivf = ivf_of(shard, path);
+        for (size_t l = 0; l < ivf.nlist; ++l) sizes[s].push_back(ivf.invlists->list_size(l));
+        stream::adopt_known_fields(merged.header, shard.header);
+        merged.ids.insert(merged.ids.end(), shard.ids.begin(), shard.ids.end());
+        inputs.add(shard.payload_fnv1a64.empty() ? fingerprint_index(*shard.index) : shard.payload_fnv1a64);
+        log.progress("read", s + 1, 2 * config.shards.size());
+    }
+    present.clear();
+    const size_t nlist = sizes[0].size();
+    std::vector<size_t> total(nlist, 0), offset(nlist, 0), filled(nlist, 0);
+    for (const auto& shard : sizes)
+        for (size_t l = 0; l < nlist; ++l) total[l] += shard[l];
+    size_t code_size = 0;
+    const std::string slash_name = config.output.substr(config.output.rfind('/') + 1);
+    const std::string data_name = slash_name + "." + inputs.hex() + ".ivfdata";
+    const std::string dir = config.output.substr(0, config.output.size() - slash_name.size());
+    io::AtomicFile data(dir + data_name);
+    uint64_t totsize = 0;
+    int64_t base = 0;  // the first row number of the current shard
+    for (size_t s = 0; s < config.shards.size(); ++s) {
+        IndexFile shard = load_index(config.shards[s]);
+        faiss::IndexIVF& ivf = ivf_of(shard, config.shards[s]);
+        if (s == 0) {
+            code_size = ivf.code_size;
+            const uint64_t entry = code_size + sizeof(faiss::Index::idx_t);
+            for (size_t l = 0; l < nlist; ++l) {
+                offset[l] = totsize;
+                totsize += total[l] * entry;
+            }
+            if (::ftruncate(data.fd(), off_t(totsize)) != 0) throw_errno(data.target(), "cannot size");
+        }
+        std::vector<faiss::Index::idx_t> shifted;
+        for (size_t l = 0; l < nlist; ++l) {
+            const size_t n = ivf.invlists->list_size(l);
+            if (n == 0) continue;
+            faiss::InvertedLists::ScopedCodes codes(ivf.invlists, l);
+            faiss::InvertedLists::ScopedIds ids(ivf.invlists, l);
+            shifted.assign(ids.get(), ids.get() + n);
+            for (auto& id : shifted) id += base;
+            write_at(data, codes.get(), n * code_size, offset[l] + filled[l] * code_size);
+            write_at(data, shifted.data(), n * sizeof(shifted[0]), offset[l] + total[l] * code_size + filled[l] * sizeof(shifted[0]));
+            filled[l] += n;
+        }
+        base += int64_t(shard.ids.size());
+        if (s == 0) merged.index = std::move(shard.index);  // its quantizer and parameters; its lists are replaced below
+        log.progress("written", config.shards.size() + s + 1, 2 * config.shards.size());
+    }
+    data.commit();
+    auto* lists = new faiss::OnDiskInvertedLists(nlist, code_size, (dir + data_name).c_str());
+    for (size_t l = 0; l < nlist; ++l) {
+        lists->lists[l].size = total[l];
+        lists->lists[l].capacity = total[l];
+        lists->lists[l].offset = offset[l];
+    }
+    lists->totsize = totsize;
+    faiss::IndexIVF& ivf = ivf_of(merged, config.shards[0]);
+    ivf.replace_invlists(lists, true);
+    ivf.ntotal = int64_t(merged.ids.size());
+    merged.index->ntotal = int64_t(merged.ids.size());
+    merged.ondisk.file = data_name;
+    merged.ondisk.bytes = totsize;
+    merged.header.provenance.push_back(config.provenance);
+    // The data of the index this one replaces, if it had other data: removed once the new index is in place.
+    std::string replaced_data;
+    struct stat st;
+    if (::stat(config.output.c_str(), &st) == 0) {
+        try {
+            const IndexFile old = load_index_metadata(config.output);
+            if (!old.ondisk.file.empty() && old.ondisk.file != data_name) replaced_data = ondisk_data_path(config.output, old);
+        } catch (const Error&) {
+        }
+    }
+    save_index(merged, config.output);
+    if (!replaced_data.empty()) ::unlink(replaced_data.c_str());
+    IngestSummary summary;
+    summary.added = merged.ids.size();
+    return summary;
+}
+
+}  // namespace
+
 IngestSummary merge(const MergeConfig& config, const Log& log) {
     if (config.shards.size() < 2) throw Error(ErrorCode::usage, "merge needs at least two indexes");
+    if (config.ondisk) return merge_ondisk(config, log);
     IngestSummary summary;
     io::WriteLock lock(config.output);  // before reading: the output may be one of the shards
     IndexFile merged = load_index(config.shards[0]);
+    if (is_ondisk(merged)) throw_error(ErrorCode::usage, config.shards[0], "was merged on disk: merge it again with --ondisk");
     std::unordered_set<std::string> present(merged.ids.begin(), merged.ids.end());
     for (size_t s = 1; s < config.shards.size(); ++s) {
         const std::string& path = config.shards[s];
         IndexFile shard = load_index(path);
-        // The header first: another dimension, modality or model is the clearer reason.
-        const std::string why = stream::incompatibility(merged.header, shard.header);
-        if (!why.empty()) throw_error(ErrorCode::mismatch, path, "does not match " + config.shards[0] + ": " + why);
-        if (shard.trained_id != merged.trained_id || shard.factory != merged.factory)
-            throw_error(ErrorCode::mismatch, path, "was not built from the same trained index as " + config.shards[0] +
-                                                        " (build shards with 'dcar-index add' on one 'build --train-only' template)");
-        for (const auto& id : shard.ids)
-            if (present.count(id)) throw_error(ErrorCode::mismatch, path, "id '" + id + "' is also in an earlier shard; shards must be disjoint");
-        present.insert(shard.ids.begin(), shard.ids.end());
+        if (is_ondisk(shard)) throw_error(ErrorCode::usage, path, "was merged on disk: merge with --ondisk");
+        check_mergeable(merged, shard, config.shards[0], path, present);
         stream::adopt_known_fields(merged.header, shard.header);
         try {
             // IVF lists take the other shard's entries with their ids shifted past ours; flat codes append.
@@ -236,6 +375,7 @@ std::string describe(const std::string& path, const IndexFile& file, bool json) 
         j["factory"] = file.factory;
         j["count"] = file.ids.size();
         j["trained_id"] = file.trained_id;
+        if (!file.ondisk.file.empty()) j["ondisk"] = {{"file", file.ondisk.file}, {"bytes", file.ondisk.bytes}};
         return dump_json(j) + "\n";
     }
     std::string out = "file\t" + path + "\n";
@@ -245,6 +385,7 @@ std::string describe(const std::string& path, const IndexFile& file, bool json) 
     out += std::string("modality\t") + stream::to_string(file.header.modality) + "\n";
     out += "model\t" + model + "\n";
     out += "trained_id\t" + file.trained_id + "\n";
+    if (!file.ondisk.file.empty()) out += "ondisk\t" + file.ondisk.file + "\t" + std::to_string(file.ondisk.bytes) + "\n";
     for (const auto& p : file.header.provenance) out += "provenance\t" + p.tool + "\t" + p.version + "\t" + p.args + "\n";
     return out;
 }

@@ -43,6 +43,9 @@ struct AddConfig {
 struct MergeConfig {
     std::vector<std::string> shards;   // indexes built from one trained template
     std::string output;
+    // IVF only: write the merged inverted lists to a data file beside the output ("<output name>.<16 hex>.ivfdata")
+    // instead of into it, holding one shard in memory at a time; readers memory-map the data.
+    bool ondisk = false;
     stream::Provenance provenance;
 };
 

@@ -9,6 +9,10 @@
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
+#include <faiss/IVFlib.h>
+#include <faiss/IndexIVF.h>
+#include <faiss/invlists/OnDiskInvertedLists.h>
+#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include "core/json.hpp"
@@ -103,6 +107,14 @@ IndexFile read_metadata(io::Source& source, Payload& payload) {
             payload.bytes = j.at("payload").at("bytes").get<uint64_t>();
             payload.fnv1a64 = j.at("payload").at("fnv1a64").get<std::string>();
         }
+        if (j.contains("ondisk")) {
+            const auto& d = j.at("ondisk");
+            file.ondisk.file = d.at("file").get<std::string>();
+            file.ondisk.bytes = d.at("bytes").get<uint64_t>();
+            if (file.ondisk.file.empty() || file.ondisk.file.find('/') != std::string::npos || file.ondisk.file[0] == '.')
+                throw_error(ErrorCode::format, source.name(), "index metadata: bad on-disk data file name");
+        }
+        file.payload_fnv1a64 = payload.fnv1a64;
     } catch (const nlohmann::json::exception& e) {
         throw_error(ErrorCode::format, source.name(), std::string("index metadata: ") + e.what());
     }
@@ -119,7 +131,41 @@ IndexFile read_metadata(io::Source& source, Payload& payload) {
     return file;
 }
 
+// Maps the data file of an index merged on disk, read-only, after checking that it is the file the index was
+// written with (its size) and that every list lies inside it.
+void map_ondisk_lists(IndexFile& file, const std::string& path) {
+    if (path == "-" || path.empty()) throw_error(ErrorCode::usage, path, "an index merged on disk must be read from its file, not a pipe");
+    auto* ivf = faiss::ivflib::try_extract_index_ivf(file.index.get());
+    auto* lists = ivf ? dynamic_cast<faiss::OnDiskInvertedLists*>(ivf->invlists) : nullptr;
+    if (!lists) throw_error(ErrorCode::format, path, "the metadata names on-disk data but the FAISS index has no on-disk lists");
+    const std::string data = ondisk_data_path(path, file);
+    struct stat st;
+    if (::stat(data.c_str(), &st) != 0) throw_errno(data, "cannot open the index's on-disk data (it must lie beside " + path + ")");
+    if (uint64_t(st.st_size) != file.ondisk.bytes || lists->totsize != file.ondisk.bytes)
+        throw_error(ErrorCode::format, data, "is " + std::to_string(st.st_size) + " bytes, the index expects " +
+                                                 std::to_string(file.ondisk.bytes) + ": not the data this index was merged with");
+    const uint64_t entry = lists->code_size + sizeof(faiss::Index::idx_t);
+    for (size_t l = 0; l < lists->lists.size(); ++l) {
+        const auto& list = lists->lists[l];
+        if (list.size > list.capacity || list.capacity > lists->totsize / std::max<uint64_t>(1, entry) ||
+            list.offset > lists->totsize - list.capacity * entry)
+            throw_error(ErrorCode::format, path, "on-disk list " + std::to_string(l) + " lies outside its data file");
+    }
+    lists->filename = data;
+    lists->read_only = true;
+    try {
+        if (lists->totsize > 0) lists->do_mmap();
+    } catch (const faiss::FaissException& e) {
+        throw_error(ErrorCode::io, data, std::string("cannot map: ") + e.what());
+    }
+}
+
 }  // namespace
+
+std::string ondisk_data_path(const std::string& index_path, const IndexFile& file) {
+    const size_t slash = index_path.rfind('/');
+    return (slash == std::string::npos ? std::string() : index_path.substr(0, slash + 1)) + file.ondisk.file;
+}
 
 IndexFile load_index_metadata(const std::string& path) {
     auto source = io::open_source(path);
@@ -143,19 +189,22 @@ IndexFile load_index(io::Source& source) {
         if (hash.hex() != payload.fnv1a64)
             throw_error(ErrorCode::format, path, "FAISS payload checksum mismatch: the index is corrupt");
     }
+    // On-disk lists: FAISS reads only their places; map_ondisk_lists maps the data file beside the index.
+    const int flags = file.ondisk.file.empty() ? 0 : faiss::IO_FLAG_SKIP_IVF_DATA;
     try {
         if (payload.fnv1a64.empty()) {
             SourceReader reader(source);
-            file.index.reset(faiss::read_index(&reader));
+            file.index.reset(faiss::read_index(&reader, flags));
         } else {
             faiss::VectorIOReader reader;
             reader.data.swap(bytes);
-            file.index.reset(faiss::read_index(&reader));
+            file.index.reset(faiss::read_index(&reader, flags));
             if (reader.rp != reader.data.size()) throw_error(ErrorCode::format, path, "trailing bytes after the FAISS index");
         }
     } catch (const faiss::FaissException& e) {
         throw_error(ErrorCode::format, path, std::string("FAISS index unreadable: ") + e.what());
     }
+    if (!file.ondisk.file.empty()) map_ondisk_lists(file, path);
     if (file.index->ntotal != faiss::Index::idx_t(file.ids.size()))
         throw_error(ErrorCode::format, path, "index holds " + std::to_string(file.index->ntotal) + " vectors but " + std::to_string(file.ids.size()) + " ids");
     if (uint32_t(file.index->d) != file.header.dim)
@@ -187,6 +236,8 @@ void save_index(const IndexFile& file, const std::string& path) {
         throw_error(ErrorCode::io, path, std::string("FAISS cannot write the index: ") + e.what());
     }
     j["payload"] = {{"bytes", payload.hash.bytes()}, {"fnv1a64", payload.hash.hex()}};
+    if (!file.ondisk.file.empty())
+        j["ondisk"] = {{"file", file.ondisk.file}, {"bytes", file.ondisk.bytes}};
     const std::string json = dump_json(j);
     put_u32(*sink, uint32_t(json.size()));
     sink->write(json);

@@ -26,6 +26,13 @@ struct IndexFile {
     std::string trained_id;  // hex hash of the trained, empty index: equal for shards of one training
     std::vector<std::string> ids;
     std::unique_ptr<faiss::Index> index;
+    // An index merged on disk (dcar-index merge --ondisk) keeps its inverted lists in a data file beside it,
+    // memory-mapped read-only when loaded; the FAISS payload then holds only the quantizer and the lists' places.
+    struct OnDisk {
+        std::string file;      // the data file's name, in the index file's directory ("" = lists in the payload)
+        uint64_t bytes = 0;    // its size
+    } ondisk;
+    std::string payload_fnv1a64;  // the FAISS payload's checksum, as read ("" = a version-1 file or a new index)
 
     IndexFile();
     ~IndexFile();
@@ -39,6 +46,8 @@ IndexFile load_index(const std::string& path);
 IndexFile load_index(io::Source& source);
 // Reads only the metadata and ids (no FAISS payload): for `info` and checks. Throws like load_index.
 IndexFile load_index_metadata(const std::string& path);
+// The on-disk data file of `file`, loaded from `index_path`: its path beside the index.
+std::string ondisk_data_path(const std::string& index_path, const IndexFile& file);
 // Writes atomically (temporary + rename). Throws dcar::Error(io).
 void save_index(const IndexFile& file, const std::string& path);
 
