@@ -1,10 +1,10 @@
 # examples/slurm on a real single-node Slurm cluster that the test starts and stops itself (Debian's slurmctld,
 # slurmd and munge, no systemd, ports on localhost): the chain embed → train → add → merge over 1,008 world
 # images with the tiny test model and 4 array tasks, one embed task's dcar-embed killed mid-run (kill -9) and
-# resumed by its script, another requeued by Slurm mid-run. The merged index must hold every image once and
-# give the same top-10 as one process adding all the embeddings to the same template (up to the order of
-# exact ties). That relies on dcar-embed's promise that an
-# item's embedding bytes do not depend on --shard, --resume or --part-size (docs/DETERMINISM.md).
+# resumed by its script, another requeued by Slurm mid-run; the shards merged on disk (MERGE_OPTIONS=--ondisk),
+# so the queries map the index's lists. The merged index must hold every image once and give the same top-10
+# as one process adding all the embeddings to the same template (up to the order of exact ties). That relies
+# on dcar-embed's promise that an item's embedding bytes do not depend on --shard, --resume or --part-size (docs/DETERMINISM.md).
 source "$(dirname "$0")/lib.sh" "$@"
 for tool in slurmctld slurmd sbatch munged mungekey; do
   command -v $tool >/dev/null || { echo "slurm: skipped ($tool not installed; make -f Makefile.wrapper deps)"; exit 0; }
@@ -103,7 +103,7 @@ dcar-embed -q -m tiny.safetensors --folder "$IMAGES" -o single.dcs
 # ---- the chain, with the tools on the PATH of the jobs -----------------------------------------------------------
 W=$T/run
 ids=$(MODEL=$T/tiny.safetensors IMAGES=$IMAGES WORK=$W TASKS=4 FACTORY=IVF16,Flat TRAIN_SAMPLE=1008 PART_SIZE=12 \
-  EMBED_OPTIONS="--decode-threads 1" "$SRC/examples/slurm/submit.sh" --chdir="$T")
+  EMBED_OPTIONS="--decode-threads 1" MERGE_OPTIONS=--ondisk "$SRC/examples/slurm/submit.sh" --chdir="$T")
 read -r _ embed _ train _ add _ merge <<<"$ids"
 [ -n "$merge" ] || fail "submit.sh printed '$ids'"
 
@@ -159,6 +159,7 @@ done
 # the same top-10 as one process adding everything to the same template.
 info=$(dcar-index info --json "$W/index")
 echo "$info" | grep -q '"count": *1008' || fail "merged index: $info"
+echo "$info" | grep -q '"ondisk": *{"bytes"' || fail "the index was not merged on disk (MERGE_OPTIONS=--ondisk): $info"
 grep -q '"parts": 84' "$W/summary.json" || fail "summary: $(cat "$W/summary.json")"
 dcar-index add "$W/template.index" -o single.index single.dcs
 dcar-query -q -i "$W/index" --nprobe 16 -k 1 single.dcs | awk -F'\t' '$1 != $3' > mismatched.tsv
