@@ -10,6 +10,10 @@
 
 using namespace dcar;
 
+namespace {
+const cli::ModelOptionWords model_words{"fp32", "compute type: fp32 | bf16 | fp16 (fp16 needs CUDA)", "items per model call"};
+}  // namespace
+
 int main(int argc, char** argv) {
     cli::ToolSpec spec{"dcar-embed", "dcar-embed -m MODEL [options] [INPUT]",
                        "Embed images or captions with a CLIP model into an embedding stream (or .npy).\n"
@@ -25,19 +29,12 @@ int main(int argc, char** argv) {
         ("wds-caption-key", cli::po::value<std::string>()->value_name("EXT")->default_value("txt"), "webdataset: the caption member's extension")
         ("wds-label-key", cli::po::value<std::string>()->value_name("EXT")->default_value("cls"), "webdataset: the label member's extension (\"\" = none)")
         ("text", "embed captions instead of images")
-        ("image-root", cli::po::value<std::string>()->default_value(""), "prefix for relative image paths")
-        ("layout", cli::po::value<std::string>()->default_value("auto"), "FDRD path rule: auto|caltech101|cars|dtd|ucf101|pets|aircraft|flowers|as-is")
         ("format,F", cli::po::value<std::string>()->default_value("dcs"), "output: dcs (stream) | npy")
         ("ids-out", cli::po::value<std::string>(), ".npy output: ids sidecar (default: OUTPUT without .npy + .ids)")
         ("store", cli::po::value<std::string>()->default_value("f32"), "stored element type: f32|f16")
         ("no-normalize", "keep raw features (default: L2-normalised rows)")
-        ("device", cli::po::value<std::string>()->default_value("auto"), "cpu | cuda[:N] | auto")
-        ("dtype", cli::po::value<std::string>()->default_value("fp32"), "compute type: fp32 | bf16 | fp16 (fp16 needs CUDA)")
-        ("batch,b", cli::po::value<int>()->default_value(32), "items per model call")
-        ("decode-threads", cli::po::value<int>()->default_value(1), "image decoding threads (they run ahead of the model)")
         ("prompts", cli::po::value<std::string>(), "encode with the learned prompts of a dcar-tune checkpoint (its directory or checkpoint.json)")
         ("token-weights", cli::po::value<std::string>()->default_value("auto"), "captions with --prompts: table (the checkpoint's DTR weights) | none | auto (table when it has one)")
-        ("vocab", cli::po::value<std::string>(), "CLIP BPE vocabulary file (default: $DCAR_VOCAB, else the one installed with dcar)")
         ("no-truncate", "reject captions longer than the context instead of cutting them")
         ("max-pixels", cli::po::value<uint64_t>()->default_value(2ull * 89478485ull), "refuse images with more pixels (decompression bombs)")
         ("no-shrink-on-load", "decode JPEGs at full size (bit-exact with the PIL reference; slower)")
@@ -48,7 +45,7 @@ int main(int argc, char** argv) {
         ("resume", "OUTPUT is a directory of parts, each marked done when complete; rerun to continue")
         ("part-size", cli::po::value<uint64_t>()->default_value(10000), "items per part with --resume");
     cli::add_output_options(spec.options);
-    cli::add_architecture_options(spec.options);
+    cli::add_model_options(spec.options, model_words);
     spec.positional.add("input", -1);
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
         model::set_threads(c.threads);
@@ -84,23 +81,23 @@ int main(int argc, char** argv) {
             config.kind = text ? embed::InputKind::caption_lines : embed::InputKind::image_list;
         }
         config.input = inputs.front();
-        config.image_root = c.args["image-root"].as<std::string>();
-        config.layout = c.args["layout"].as<std::string>();
         config.output = c.output_path("output");
         config.write.format = stream::parse_format(c.args["format"].as<std::string>());
         if (c.args.count("ids-out")) config.write.ids_path = c.output_path("ids-out");
         config.store = stream::parse_element_type(c.args["store"].as<std::string>());
         config.normalize = !c.args.count("no-normalize");
-        config.device = c.args["device"].as<std::string>();
-        config.dtype = c.args["dtype"].as<std::string>();
-        config.batch = c.args["batch"].as<int>();
-        config.decode_threads = c.args["decode-threads"].as<int>();
-        if (config.batch < 1 || config.decode_threads < 1) throw Error(ErrorCode::usage, "--batch and --decode-threads must be at least 1");
-        config.model_options = cli::architecture_options(c.args);
+        const cli::ModelOptions runtime = cli::model_options(c.args, model_words);
+        config.device = runtime.device;
+        config.dtype = runtime.dtype;
+        config.batch = runtime.batch;
+        config.decode_threads = runtime.decode_threads;
+        config.model_options = runtime.load;
+        config.vocab = runtime.vocab;
+        config.image_root = runtime.image_root;
+        config.layout = runtime.layout;
         config.truncate = !c.args.count("no-truncate");
         if (c.args.count("prompts")) config.prompts = c.args["prompts"].as<std::string>();
         config.token_weights = c.args["token-weights"].as<std::string>();
-        if (c.args.count("vocab")) config.vocab = c.args["vocab"].as<std::string>();
         config.max_pixels = c.args["max-pixels"].as<uint64_t>();
         config.shrink_on_load = !c.args.count("no-shrink-on-load");
         if (c.args.count("rejects")) config.rejects = c.output_path("rejects");

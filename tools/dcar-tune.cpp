@@ -11,6 +11,10 @@
 
 using namespace dcar;
 
+namespace {
+const cli::ModelOptionWords model_words{"auto", "backbone compute type: auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16", "images per step"};
+}  // namespace
+
 int main(int argc, char** argv) {
     cli::ToolSpec spec{"dcar-tune", "dcar-tune -m MODEL -o DIR [options] [INPUT]",
                        "Learn prompts for a frozen CLIP with DCAR or a baseline, or train a whole CLIP (--method full).\n"
@@ -23,8 +27,6 @@ int main(int argc, char** argv) {
         ("init-size", value<std::string>()->value_name("SPEC"), "full from random weights: image=64,patch=8,width=192,layers=4,text-width=192,text-layers=4,embed=128,context=77")
         ("output,o", value<std::string>()->value_name("DIR"), "checkpoint directory (checkpoint.json + state files)")
         ("resume", "continue the checkpoint in DIR (the options must be the same)")
-        ("image-root", value<std::string>()->value_name("DIR")->default_value(""), "prefix for relative image paths")
-        ("layout", value<std::string>()->value_name("NAME")->default_value("auto"), "FDRD path rule: auto|caltech101|cars|dtd|ucf101|pets|aircraft|flowers|as-is")
         ("prompt-length", value<int64_t>()->value_name("K"), "prompt tokens per layer [4/2/2/2/-]")
         ("prompt-depth", value<int64_t>()->value_name("J"), "prompted layers [1/9/9/9/-], cut to the towers' layers unless given")
         ("visual-prompts", value<std::string>()->value_name("MODE"), "none | coupled | independent [none/independent/coupled/coupled/-]")
@@ -42,10 +44,6 @@ int main(int argc, char** argv) {
         ("candidates", value<int>()->value_name("N")->default_value(5), "at most N candidate negatives per caption")
         ("dtr", value<std::string>()->value_name("MODE"), "token weights in training: pair | table | none [none/none/none/pair/none]")
         ("dtr-infer", value<std::string>()->value_name("MODE"), "token weights dcar-embed applies to captions: table | none [none/none/none/table/none]")
-        ("w-min", value<double>()->value_name("W")->default_value(0.5, "0.5"), "smallest token weight")
-        ("w-max", value<double>()->value_name("W")->default_value(2.0, "2"), "largest token weight")
-        ("ema", value<double>()->value_name("M")->default_value(0.99, "0.99"), "momentum of the token weight table")
-        ("blank", value<std::string>()->value_name("KIND")->default_value("mean"), "blank image: mean | white | black | noise")
         ("weight-table", value<std::string>()->value_name("FILE"), "start the token weight table from dcar-weigh's output")
         ("optimizer", value<std::string>()->value_name("NAME"), "sgd | adamw [sgd/sgd/sgd/sgd/adamw]")
         ("lr", value<double>()->value_name("LR"), "peak learning rate [0.002/0.0035/0.0035/0.0035/0.0005]")
@@ -55,7 +53,6 @@ int main(int argc, char** argv) {
         ("warmup", value<std::string>()->value_name("KIND"), "constant (at --warmup-lr) | linear (up to --lr) [constant/constant/constant/constant/linear]")
         ("warmup-lr", value<double>()->value_name("LR")->default_value(1e-5, "1e-5"), "warm-up learning rate")
         ("epochs", value<int>()->value_name("N"), "epochs [20/20/20/20/10]")
-        ("batch,b", value<int>()->value_name("N")->default_value(32), "images per step")
         ("shots", value<int64_t>()->value_name("N"), "images per class, 0 = all [16/16/16/16/0]")
         ("hard-batches", "every batch from one meta_category of the manifest (hard negatives within a batch)")
         ("no-augment", "no random resized crops (the test transform only)")
@@ -64,13 +61,10 @@ int main(int argc, char** argv) {
         ("val-fraction", value<double>()->value_name("F")->default_value(0.0, "0"), "hold out this fraction of images for per-epoch validation R@1")
         ("val", value<std::string>()->value_name("FILE"), "validate on this file's images and captions instead (e.g. dcar-mine-negatives --val-output)")
         ("seed", value<uint64_t>()->value_name("N")->default_value(1), "random seed (shots, order, crops, initial prompts)")
-        ("device", value<std::string>()->value_name("DEV")->default_value("auto"), "cpu | cuda[:N] | auto")
-        ("dtype", value<std::string>()->value_name("TYPE")->default_value("auto"), "backbone compute type: auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16")
-        ("vocab", value<std::string>()->value_name("FILE"), "CLIP BPE vocabulary file (default: $DCAR_VOCAB, else the installed one)")
-        ("decode-threads", value<int>()->value_name("N")->default_value(1), "image decoding threads (they prepare the next batch during a step)")
         ("max-steps", value<int64_t>()->value_name("N")->default_value(0), "stop after N steps in all (benchmarks; an epoch cut short is not checkpointed)")
         ("step-log", value<std::string>()->value_name("FILE"), "write one JSON line per step (loss, lr, seconds)");
-    cli::add_architecture_options(spec.options);
+    cli::add_token_weight_options(spec.options);
+    cli::add_model_options(spec.options, model_words);
     spec.positional.add("input", 1);
 
     return cli::run_tool(std::move(spec), argc, argv, [](cli::Context& c) {
@@ -89,8 +83,9 @@ int main(int argc, char** argv) {
             config.init_size = a["init-size"].as<std::string>();
         }
         config.resume = a.count("resume") > 0;
-        config.read.image_root = a["image-root"].as<std::string>();
-        config.read.layout = a["layout"].as<std::string>();
+        const cli::ModelOptions runtime = cli::model_options(a, model_words);
+        config.read.image_root = runtime.image_root;
+        config.read.layout = runtime.layout;
 
         const bool prompt_method = config.method != train::Method::full;
         for (const char* name : {"prompt-length", "prompt-depth", "visual-prompts", "no-text-prompts", "prompt-init", "dtr", "dtr-infer"})
@@ -133,12 +128,11 @@ int main(int argc, char** argv) {
             if (config.dtr_infer != "table" && config.dtr_infer != "none") throw Error(ErrorCode::usage, "--dtr-infer is table or none");
             if (config.dtr_infer == "table") config.objective.update_table = true;
         }
-        config.objective.dtr_config.w_min = a["w-min"].as<double>();
-        config.objective.dtr_config.w_max = a["w-max"].as<double>();
-        config.objective.dtr_config.momentum = a["ema"].as<double>();
-        if (!(config.objective.dtr_config.w_min > 0 && config.objective.dtr_config.w_min <= 1 && config.objective.dtr_config.w_max >= 1))
-            throw Error(ErrorCode::usage, "token weights need 0 < --w-min <= 1 <= --w-max");
-        config.objective.blank = train::parse_blank(a["blank"].as<std::string>());
+        const cli::TokenWeightOptions weights = cli::token_weight_options(a);
+        config.objective.dtr_config.w_min = weights.w_min;
+        config.objective.dtr_config.w_max = weights.w_max;
+        config.objective.dtr_config.momentum = weights.ema;
+        config.objective.blank = train::parse_blank(weights.blank);
         if (a.count("weight-table")) config.weight_table = a["weight-table"].as<std::string>();
 
         if (a.count("optimizer")) config.optimizer.kind = a["optimizer"].as<std::string>();
@@ -149,7 +143,7 @@ int main(int argc, char** argv) {
         if (a.count("warmup-epochs")) config.warmup_epochs = a["warmup-epochs"].as<int>();
         config.warmup_lr = a["warmup-lr"].as<double>();
         if (a.count("epochs")) config.epochs = a["epochs"].as<int>();
-        config.batch = a["batch"].as<int>();
+        config.batch = runtime.batch;
         if (a.count("shots")) config.shots = a["shots"].as<int64_t>();
         if (a.count("augment") && a.count("no-augment")) throw Error(ErrorCode::usage, "--augment and --no-augment exclude each other");
         if (a.count("augment")) config.augment = true;
@@ -165,12 +159,11 @@ int main(int argc, char** argv) {
         }
         if (config.warmup_epochs < 0 || config.shots < 0) throw Error(ErrorCode::usage, "--warmup-epochs and --shots must not be negative");
         config.seed = a["seed"].as<uint64_t>();
-        config.device = a["device"].as<std::string>();
-        config.dtype = a["dtype"].as<std::string>();
-        config.model_options = cli::architecture_options(a);
-        if (a.count("vocab")) config.vocab = a["vocab"].as<std::string>();
-        config.decode_threads = a["decode-threads"].as<int>();
-        if (config.decode_threads < 1) throw Error(ErrorCode::usage, "--decode-threads must be at least 1");
+        config.device = runtime.device;
+        config.dtype = runtime.dtype;
+        config.model_options = runtime.load;
+        config.vocab = runtime.vocab;
+        config.decode_threads = runtime.decode_threads;
         config.max_steps = a["max-steps"].as<int64_t>();
         if (a.count("step-log")) config.step_log = c.output_path("step-log");
         // The inputs must survive the run: its step log is the one file written outside DIR.

@@ -17,10 +17,36 @@ void add_common_options(po::options_description& options);
 // -o/--output (default "-") and --force (binary output to a terminal).
 void add_output_options(po::options_description& options);
 
-// --arch, --vision-heads, --text-heads: how the model tools (embed, tune, weigh) read a checkpoint, and the
-// LoadOptions they give.
-void add_architecture_options(po::options_description& options);
-model::LoadOptions architecture_options(const po::variables_map& args);
+// The model tools' (embed, tune, weigh) runtime options, declared and checked here once: where and in what type
+// the model runs (--device, --dtype), how many items a call takes (--batch), how images are decoded and found
+// (--decode-threads, --image-root, --layout), the vocabulary (--vocab), and what the weights do not show
+// (--arch, --vision-heads, --text-heads). The tools differ only in the defaults and words below.
+struct ModelOptionWords {
+    const char* dtype_default;  // "fp32", or "auto" (bf16 on CUDA, fp32 on CPU) where the tool allows it
+    const char* dtype_help;
+    const char* batch_help;     // what one --batch is: "items per model call", "images per step", ...
+};
+void add_model_options(po::options_description& options, const ModelOptionWords& words);
+struct ModelOptions {
+    std::string device = "auto";
+    std::string dtype = "fp32";
+    int batch = 32;
+    int decode_threads = 1;
+    std::string vocab;       // "" = $DCAR_VOCAB, the build tree's, the installed one
+    std::string image_root;  // prefix for relative image paths
+    std::string layout = "auto";
+    model::LoadOptions load;
+};
+// Throws dcar::Error(usage) naming the option that is out of range.
+ModelOptions model_options(const po::variables_map& args, const ModelOptionWords& words);
+
+// --w-min, --w-max, --ema, --blank: the token-weight options dcar-weigh and dcar-tune share.
+void add_token_weight_options(po::options_description& options);
+struct TokenWeightOptions {
+    double w_min = 0.5, w_max = 2.0, ema = 0.99;
+    std::string blank = "mean";  // mean | white | black | noise
+};
+TokenWeightOptions token_weight_options(const po::variables_map& args);
 
 // Every long option name in the table, one per line, sorted.
 std::vector<std::string> long_option_names(const po::options_description& options);

@@ -28,6 +28,29 @@ for sub in build add merge info; do check_tool dcar-index $sub; done
 expect_status 2 dcar-index
 expect_status 2 dcar-index frobnicate
 [ "$(head -1 err)" = "dcar-index: unknown command 'frobnicate'" ] || fail "unknown subcommand message: $(head -1 err)"
+# The model tools share one declaration and one check of their runtime and token-weight options: the same
+# bad values get the same usage error (2) naming the option, in each tool, before any file is read.
+for tool in dcar-embed dcar-tune dcar-weigh; do
+  [ -e "$TOOLS/$tool" ] || continue
+  for bad in "--dtype int8|--dtype is fp32, bf16 or fp16" "--device gpu|--device is cpu, cuda, cuda:N or auto" \
+             "--batch 0|--batch must be between 1 and 65536" "--decode-threads 400|--decode-threads must be between 1 and 256" \
+             "--vision-heads -1|--vision-heads and --text-heads must not be negative" "--arch ViT-Q-99|ViT-Q-99"; do
+    IFS='|' read -r option message <<<"$bad"
+    # shellcheck disable=SC2086
+    expect_status 2 $tool -m missing.pt -o x $option
+    grep -qF -- "$message" err || fail "$tool $option: $(cat err)"
+  done
+  [ $tool = dcar-embed ] && continue
+  for bad in "--w-min 0|token weights need 0 < --w-min <= 1 <= --w-max" "--ema 2|--ema must be between 0 and 1" \
+             "--blank grey|--blank is mean, white, black or noise"; do
+    IFS='|' read -r option message <<<"$bad"
+    # shellcheck disable=SC2086
+    expect_status 2 $tool -m missing.pt -o x $option
+    grep -qF -- "$message" err || fail "$tool $option: $(cat err)"
+  done
+done
+expect_status 2 dcar-embed -m missing.pt --dtype auto
+expect_status 2 dcar-weigh -m missing.pt -o x --dtype auto
 # The torch-free tools must not load LibTorch (start-up cost): check their shared libraries.
 for tool in dcar-cat dcar-index dcar-mine-negatives dcar-query dcar-score dcar-world; do
   [ -e "$TOOLS/$tool" ] || continue
