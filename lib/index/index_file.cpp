@@ -44,23 +44,6 @@ struct SinkWriter : faiss::IOWriter {
     io::Sink& sink;
 };
 
-struct SourceReader : faiss::IOReader {
-    explicit SourceReader(io::Source& source) : source(source) { name = source.name(); }
-    size_t operator()(void* ptr, size_t size, size_t nitems) override {
-        if (size == 0 || nitems == 0) return 0;
-        size_t got = 0;
-        auto* p = static_cast<char*>(ptr);
-        const size_t want = size * nitems;
-        while (got < want) {
-            const size_t r = source.read(p + got, want - got);
-            if (r == 0) break;
-            got += r;
-        }
-        return got / size;
-    }
-    io::Source& source;
-};
-
 // Checksums everything FAISS writes through it (Fnv1a64).
 struct HashWriter : faiss::IOWriter {
     Fnv1a64 hash;
@@ -83,7 +66,7 @@ uint32_t get_u32(io::Source& source, const char* what) {
 
 struct Payload {
     uint64_t bytes = 0;
-    std::string fnv1a64;  // "" = not recorded (version 1)
+    std::string fnv1a64;
 };
 
 IndexFile read_metadata(io::Source& source, Payload& payload) {
@@ -91,7 +74,12 @@ IndexFile read_metadata(io::Source& source, Payload& payload) {
     if (!source.read_exact(magic, 8, "the index magic") || std::memcmp(magic, index_magic, 8) != 0)
         throw_error(ErrorCode::format, source.name(), "not a dcar index (bad magic)");
     const uint32_t version = get_u32(source, "index version");
-    if (version != 1 && version != index_version)
+    // Version 1 carried no checksum of the FAISS payload, and FAISS trusts its input: a damaged payload could
+    // crash it (or leak). Such files are refused rather than parsed unchecked.
+    if (version == 1)
+        throw_error(ErrorCode::format, source.name(),
+                    "index format version 1 has no payload checksum and is no longer read: rebuild it with dcar-index build");
+    if (version != index_version)
         throw_error(ErrorCode::format, source.name(), "index format version " + std::to_string(version) + " is not supported");
     const uint32_t length = get_u32(source, "metadata length");
     if (length > (64u << 20)) throw_error(ErrorCode::format, source.name(), "index metadata too large");
@@ -103,10 +91,8 @@ IndexFile read_metadata(io::Source& source, Payload& payload) {
         file.header = stream::Header::from_json(dump_json(j.at("embeddings")), source.name());
         file.factory = j.at("factory").get<std::string>();
         file.trained_id = j.at("trained_id").get<std::string>();
-        if (version >= 2) {
-            payload.bytes = j.at("payload").at("bytes").get<uint64_t>();
-            payload.fnv1a64 = j.at("payload").at("fnv1a64").get<std::string>();
-        }
+        payload.bytes = j.at("payload").at("bytes").get<uint64_t>();
+        payload.fnv1a64 = j.at("payload").at("fnv1a64").get<std::string>();
         if (j.contains("ondisk")) {
             const auto& d = j.at("ondisk");
             file.ondisk.file = d.at("file").get<std::string>();
@@ -178,29 +164,20 @@ IndexFile load_index(io::Source& source) {
     Payload payload;
     IndexFile file = read_metadata(source, payload);
     // The payload is read whole and checked before FAISS sees it; FAISS then reads it from memory.
-    std::vector<uint8_t> bytes;
-    if (!payload.fnv1a64.empty()) {
-        if (payload.bytes > (uint64_t(1) << 40)) throw_error(ErrorCode::format, path, "implausible FAISS payload size");
-        bytes.resize(size_t(payload.bytes));
-        if (!source.read_exact(bytes.data(), bytes.size(), "the FAISS payload"))
-            throw_error(ErrorCode::format, path, "truncated index: the FAISS payload ends early");
-        Fnv1a64 hash;
-        hash.add(bytes.data(), bytes.size());
-        if (hash.hex() != payload.fnv1a64)
-            throw_error(ErrorCode::format, path, "FAISS payload checksum mismatch: the index is corrupt");
-    }
+    if (payload.bytes > (uint64_t(1) << 40)) throw_error(ErrorCode::format, path, "implausible FAISS payload size");
+    std::vector<uint8_t> bytes(size_t(payload.bytes));
+    if (!source.read_exact(bytes.data(), bytes.size(), "the FAISS payload"))
+        throw_error(ErrorCode::format, path, "truncated index: the FAISS payload ends early");
+    Fnv1a64 hash;
+    hash.add(bytes.data(), bytes.size());
+    if (hash.hex() != payload.fnv1a64) throw_error(ErrorCode::format, path, "FAISS payload checksum mismatch: the index is corrupt");
     // On-disk lists: FAISS reads only their places; map_ondisk_lists maps the data file beside the index.
     const int flags = file.ondisk.file.empty() ? 0 : faiss::IO_FLAG_SKIP_IVF_DATA;
     try {
-        if (payload.fnv1a64.empty()) {
-            SourceReader reader(source);
-            file.index.reset(faiss::read_index(&reader, flags));
-        } else {
-            faiss::VectorIOReader reader;
-            reader.data.swap(bytes);
-            file.index.reset(faiss::read_index(&reader, flags));
-            if (reader.rp != reader.data.size()) throw_error(ErrorCode::format, path, "trailing bytes after the FAISS index");
-        }
+        faiss::VectorIOReader reader;
+        reader.data.swap(bytes);
+        file.index.reset(faiss::read_index(&reader, flags));
+        if (reader.rp != reader.data.size()) throw_error(ErrorCode::format, path, "trailing bytes after the FAISS index");
     } catch (const faiss::FaissException& e) {
         throw_error(ErrorCode::format, path, std::string("FAISS index unreadable: ") + e.what());
     }

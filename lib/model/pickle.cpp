@@ -267,6 +267,8 @@ private:
         if (marks_.empty()) fail("pickle mark missing");
         const size_t m = marks_.back();
         marks_.pop_back();
+        // TUPLE1..3 and POP_MARK may take items from below a later mark; what was marked is then gone.
+        if (m > stack_.size()) fail("pickle mark above the stack");
         return m;
     }
     PyRef memo(uint64_t key) const {
