@@ -10,7 +10,10 @@ namespace dcar::text {
 std::vector<std::string> split(const std::string& s, char sep);
 std::string trim(const std::string& s);
 std::string join(const std::vector<std::string>& parts, const std::string& sep);
+bool starts_with(const std::string& s, const std::string& prefix);
 bool ends_with(const std::string& s, const std::string& suffix);
+// A tensor shape as "[2, 3]".
+std::string shape_text(const std::vector<int64_t>& shape);
 // v in decimal, left-padded with zeros to at least `width` digits (file names that sort: part-000012).
 std::string zero_padded(uint64_t v, int width);
 // The shortest decimal form that reads back as the same float ("0.1", not "0.100000001").

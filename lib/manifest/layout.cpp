@@ -17,7 +17,7 @@ namespace {
                                        " layout (" + expected + ")");
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+using text::starts_with;
 
 bool all_digits(const std::string& s) {
     if (s.empty()) return false;

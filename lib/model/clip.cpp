@@ -27,17 +27,14 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace dcar::model {
 namespace {
 
 constexpr double layer_norm_eps = 1e-5;
 
-std::string shape_text(at::IntArrayRef shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
+std::string shape_text(at::IntArrayRef shape) { return text::shape_text(shape.vec()); }
 
 [[noreturn]] void mismatch(const std::string& message) { throw Error(ErrorCode::mismatch, message); }
 

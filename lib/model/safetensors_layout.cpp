@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace dcar::model {
 namespace {
@@ -19,11 +20,7 @@ struct DtypeSize {
 constexpr DtypeSize dtype_sizes[] = {{"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8},
                                      {"I32", 4}, {"I16", 2}, {"I8", 1},  {"U8", 1},   {"BOOL", 1}};
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
+using text::shape_text;
 
 std::string range_text(uint64_t begin, uint64_t end) {
     return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";

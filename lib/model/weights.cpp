@@ -26,26 +26,19 @@
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "model/pickle.hpp"
 #include "model/safetensors.hpp"
 
 namespace dcar::model {
 namespace {
 
-std::string shape_text(at::IntArrayRef shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
-
+using text::ends_with;
+using text::starts_with;
+std::string shape_text(at::IntArrayRef shape) { return text::shape_text(shape.vec()); }
 std::string shape_text(std::vector<int64_t> shape, bool reversed) {
     if (reversed) std::reverse(shape.begin(), shape.end());
-    return shape_text(at::IntArrayRef(shape));
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return text::shape_text(shape);
 }
 
 // c10::Error messages carry a C++ backtrace after the first line; users need only the first.

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "model/tokenizer.hpp"
 #include "train/encode.hpp"
 
@@ -27,11 +28,7 @@ at::Tensor linear_uniform(at::Generator& gen, std::vector<int64_t> shape, int64_
     return at::empty(shape, at::kFloat).uniform_(-bound, bound, gen);
 }
 
-std::string shape_text(at::IntArrayRef shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
+std::string shape_text(at::IntArrayRef shape) { return text::shape_text(shape.vec()); }
 
 at::Tensor take(const model::TensorMap& tensors, const std::string& name, std::vector<int64_t> shape,
                 const std::string& place) {
