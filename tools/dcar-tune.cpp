@@ -83,9 +83,10 @@ int main(int argc, char** argv) {
             config.init_size = a["init-size"].as<std::string>();
         }
         config.resume = a.count("resume") > 0;
-        const cli::ModelOptions runtime = cli::model_options(a, model_words);
-        config.read.image_root = runtime.image_root;
-        config.read.layout = runtime.layout;
+        const cli::ModelOptions shared = cli::model_options(a, model_words);
+        static_cast<model::RuntimeOptions&>(config) = shared.runtime;
+        config.read.image_root = shared.image_root;
+        config.read.layout = shared.layout;
 
         const bool prompt_method = config.method != train::Method::full;
         for (const char* name : {"prompt-length", "prompt-depth", "visual-prompts", "no-text-prompts", "prompt-init", "dtr", "dtr-infer"})
@@ -143,7 +144,6 @@ int main(int argc, char** argv) {
         if (a.count("warmup-epochs")) config.warmup_epochs = a["warmup-epochs"].as<int>();
         config.warmup_lr = a["warmup-lr"].as<double>();
         if (a.count("epochs")) config.epochs = a["epochs"].as<int>();
-        config.batch = runtime.batch;
         if (a.count("shots")) config.shots = a["shots"].as<int64_t>();
         if (a.count("augment") && a.count("no-augment")) throw Error(ErrorCode::usage, "--augment and --no-augment exclude each other");
         if (a.count("augment")) config.augment = true;
@@ -159,11 +159,6 @@ int main(int argc, char** argv) {
         }
         if (config.warmup_epochs < 0 || config.shots < 0) throw Error(ErrorCode::usage, "--warmup-epochs and --shots must not be negative");
         config.seed = a["seed"].as<uint64_t>();
-        config.device = runtime.device;
-        config.dtype = runtime.dtype;
-        config.model_options = runtime.load;
-        config.vocab = runtime.vocab;
-        config.decode_threads = runtime.decode_threads;
         config.max_steps = a["max-steps"].as<int64_t>();
         if (a.count("step-log")) config.step_log = c.output_path("step-log");
         // The inputs must survive the run: its step log is the one file written outside DIR.

@@ -36,20 +36,15 @@ int main(int argc, char** argv) {
         train::WeighConfig config;
         if (a.count("model")) config.model = a["model"].as<std::string>();
         if (a.count("prompts")) config.prompts = a["prompts"].as<std::string>();
-        const cli::ModelOptions runtime = cli::model_options(a, model_words);
-        config.read.image_root = runtime.image_root;
-        config.read.layout = runtime.layout;
+        const cli::ModelOptions shared = cli::model_options(a, model_words);
+        static_cast<model::RuntimeOptions&>(config) = shared.runtime;
+        config.read.image_root = shared.image_root;
+        config.read.layout = shared.layout;
         const cli::TokenWeightOptions weights = cli::token_weight_options(a);
         config.dtr.w_min = weights.w_min;
         config.dtr.w_max = weights.w_max;
         config.dtr.momentum = weights.ema;
         config.blank = train::parse_blank(weights.blank);
-        config.batch = runtime.batch;
-        config.decode_threads = runtime.decode_threads;
-        config.device = runtime.device;
-        config.dtype = runtime.dtype;
-        config.model_options = runtime.load;
-        config.vocab = runtime.vocab;
 
         if (a.count("explain")) {
             const std::string image = a.count("image") ? a["image"].as<std::string>() : "";

@@ -41,7 +41,8 @@ void add_model_options(po::options_description& options, const ModelOptionWords&
 
 ModelOptions model_options(const po::variables_map& args, const ModelOptionWords& words) {
     constexpr int max_batch = 1 << 16, max_decode_threads = 256;
-    ModelOptions o;
+    ModelOptions options;
+    model::RuntimeOptions& o = options.runtime;
     o.device = args["device"].as<std::string>();
     const bool cuda = o.device == "cuda" ||
                       (o.device.rfind("cuda:", 0) == 0 && o.device.size() > 5 && o.device.size() < 9 &&
@@ -57,16 +58,17 @@ ModelOptions model_options(const po::variables_map& args, const ModelOptionWords
     if (o.decode_threads < 1 || o.decode_threads > max_decode_threads)
         throw Error(ErrorCode::usage, "--decode-threads must be between 1 and " + std::to_string(max_decode_threads));
     if (args.count("vocab")) o.vocab = args["vocab"].as<std::string>();
-    o.image_root = args["image-root"].as<std::string>();
-    o.layout = args["layout"].as<std::string>();
+    options.image_root = args["image-root"].as<std::string>();
+    options.layout = args["layout"].as<std::string>();
     if (args.count("arch")) {
-        o.load.arch = args["arch"].as<std::string>();
-        model::parse_architecture(o.load.arch);  // a misspelt name is a usage error before any file is read
+        o.model_options.arch = args["arch"].as<std::string>();
+        model::parse_architecture(o.model_options.arch);  // a misspelt name is a usage error before any file is read
     }
-    o.load.vision_heads = args["vision-heads"].as<int64_t>();
-    o.load.text_heads = args["text-heads"].as<int64_t>();
-    if (o.load.vision_heads < 0 || o.load.text_heads < 0) throw Error(ErrorCode::usage, "--vision-heads and --text-heads must not be negative");
-    return o;
+    o.model_options.vision_heads = args["vision-heads"].as<int64_t>();
+    o.model_options.text_heads = args["text-heads"].as<int64_t>();
+    if (o.model_options.vision_heads < 0 || o.model_options.text_heads < 0)
+        throw Error(ErrorCode::usage, "--vision-heads and --text-heads must not be negative");
+    return options;
 }
 
 void add_token_weight_options(po::options_description& options) {

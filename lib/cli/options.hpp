@@ -28,14 +28,9 @@ struct ModelOptionWords {
 };
 void add_model_options(po::options_description& options, const ModelOptionWords& words);
 struct ModelOptions {
-    std::string device = "auto";
-    std::string dtype = "fp32";
-    int batch = 32;
-    int decode_threads = 1;
-    std::string vocab;       // "" = $DCAR_VOCAB, the build tree's, the installed one
-    std::string image_root;  // prefix for relative image paths
+    model::RuntimeOptions runtime;  // what each tool's config takes as it is
+    std::string image_root;         // prefix for relative image paths
     std::string layout = "auto";
-    model::LoadOptions load;
 };
 // Throws dcar::Error(usage) naming the option that is out of range.
 ModelOptions model_options(const po::variables_map& args, const ModelOptionWords& words);

@@ -21,7 +21,7 @@ namespace dcar::embed {
 
 enum class InputKind { image_list, folder, manifest_images, manifest_captions, caption_lines, webdataset_images, webdataset_captions };
 
-struct EmbedConfig {
+struct EmbedConfig : model::RuntimeOptions {
     std::string model;                 // CLIP weights (OpenAI .pt, torch.save zip, safetensors)
     InputKind kind = InputKind::image_list;
     std::string input = "-";           // list file, folder, manifest, or caption file ("-" = stdin)
@@ -36,14 +36,8 @@ struct EmbedConfig {
     stream::ElementType store = stream::ElementType::f32;
     bool normalize = true;
 
-    std::string device = "auto";       // cpu | cuda[:N] | auto
-    std::string dtype = "fp32";        // fp32 | fp16 | bf16
-    int batch = 32;
-    int decode_threads = 1;
-    model::LoadOptions model_options;  // --arch, --vision-heads, --text-heads
     std::string prompts;               // dcar-tune checkpoint: encode with its learned prompts ("" = zero-shot)
     std::string token_weights = "auto"; // captions with prompts: table | none | auto (the checkpoint's choice)
-    std::string vocab;                 // CLIP BPE vocabulary ("" = $DCAR_VOCAB, the build tree, the installed copy)
     bool truncate = true;              // captions longer than the context: cut (OpenAI's truncate=True) or reject
     uint64_t max_pixels = 2ull * 89478485ull;
     bool shrink_on_load = true;

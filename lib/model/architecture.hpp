@@ -66,6 +66,17 @@ struct LoadOptions {
     int64_t text_heads = 0;
 };
 
+// How a model tool (dcar-embed, dcar-tune, dcar-weigh) runs its model: the part of each tool's config that
+// the three share, filled from one declaration of the options (cli::model_options).
+struct RuntimeOptions {
+    std::string device = "auto";       // cpu | cuda[:N] | auto
+    std::string dtype = "fp32";        // fp32 | bf16 | fp16; dcar-tune also auto (bf16 on CUDA, fp32 on the CPU)
+    int batch = 32;                    // items per model call (dcar-tune: per step)
+    int decode_threads = 1;
+    std::string vocab;                 // CLIP BPE vocabulary ("" = $DCAR_VOCAB, the build tree, the installed copy)
+    LoadOptions model_options;         // --arch, --vision-heads, --text-heads
+};
+
 // Either, told apart by its keys.
 Architecture config_architecture(const std::string& json_text, const std::string& place);
 

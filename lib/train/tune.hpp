@@ -18,7 +18,8 @@ enum class Method { coop, vpt, maple, dcar, full };
 Method parse_method(const std::string& text);  // Error(usage)
 const char* method_name(Method method);
 
-struct TuneConfig {
+struct TuneConfig : model::RuntimeOptions {
+    TuneConfig() { dtype = "auto"; }  // backbone compute type: bf16 on CUDA, fp32 on the CPU (full: fp32)
     Method method = Method::dcar;
     std::string model;        // backbone weights (full: optional start; else init_size)
     std::string init_size;    // full from scratch: model::clip_config_from_spec
@@ -42,7 +43,6 @@ struct TuneConfig {
     Warmup warmup = Warmup::constant;
     int warmup_epochs = 1;
     int epochs = 20;
-    int batch = 32;
     int64_t shots = 16;       // images per class (0 = all)
     bool hard_batches = false;  // every batch from one meta_category (a manifest's coarse category)
     bool augment = true;      // RandomResizedCrop(scale = crop_min..1, ratio 3/4..4/3), no flips
@@ -51,11 +51,6 @@ struct TuneConfig {
     std::string val_input;    // validation examples from this file instead (records or a manifest; "" = none)
     uint64_t seed = 1;
 
-    std::string device = "auto";  // cpu | cuda[:N] | auto
-    std::string dtype = "auto";   // backbone compute type; auto: bf16 on CUDA, fp32 on the CPU (full: fp32)
-    model::LoadOptions model_options;  // --arch, --vision-heads, --text-heads
-    std::string vocab;
-    int decode_threads = 1;
     int64_t max_steps = 0;    // stop after this many steps in all (benchmarks); no checkpoint for a cut epoch
     std::string step_log;     // JSON lines, one per step ("" = none)
     std::string command_line; // recorded in the checkpoint

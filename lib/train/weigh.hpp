@@ -13,7 +13,7 @@
 
 namespace dcar::train {
 
-struct WeighConfig {
+struct WeighConfig : model::RuntimeOptions {
     std::string model;
     std::string prompts;       // dcar-tune checkpoint ("" = zero-shot)
     std::string input;         // manifest or records (bootstrap)
@@ -21,11 +21,6 @@ struct WeighConfig {
     std::string output;        // table file (bootstrap)
     DtrConfig dtr;
     Blank blank = Blank::mean;
-    int batch = 32;
-    int decode_threads = 1;
-    std::string device = "auto", dtype = "fp32";
-    model::LoadOptions model_options;  // --arch, --vision-heads, --text-heads
-    std::string vocab;
 };
 
 struct WeighSummary {
