@@ -201,7 +201,6 @@ Listing list_shard_in_memory(const void* data, size_t size, const Keys& keys) {
 struct ImageReader::Open {
     std::string path;
     ArchivePtr archive;
-    bool at_start = true;
     std::string broken;  // the error that ended reading this shard ("" = none)
 };
 
@@ -212,12 +211,14 @@ std::string ImageReader::read(const std::string& path, const std::string& member
     const std::string where = path + ":" + member;
     if (open_ && open_->path == path && !open_->broken.empty()) throw_error(ErrorCode::format, where, open_->broken);
     // Forward from where the last read stopped; once more from the start when it is not ahead.
+    bool from_start = false;  // the current scan began at the shard's first member
     for (int pass = 0; pass < 2; ++pass) {
         if (!open_ || open_->path != path || pass == 1) {
-            if (pass == 1 && open_ && open_->at_start) break;  // already scanned from the start
+            if (pass == 1 && from_start) break;  // the whole shard was scanned
             open_ = std::make_unique<Open>();
             open_->path = path;
             open_->archive = open_file(path);
+            from_start = true;
         }
         archive* a = open_->archive.get();
         for (;;) {
@@ -228,7 +229,6 @@ std::string ImageReader::read(const std::string& path, const std::string& member
                 open_->broken = "the shard is cut short or damaged before this member: " + error_of(a);
                 throw_error(ErrorCode::format, where, open_->broken);
             }
-            open_->at_start = false;
             const char* name = archive_entry_pathname(entry);
             if (!name || member != name || archive_entry_filetype(entry) != AE_IFREG) continue;
             if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > int64_t(max_image_member))
