@@ -1,7 +1,8 @@
 // Manifest reading: caption ids, the FDRD path rules of every dataset, the three FDRD schemas, JSON lines and
 // TSV built in memory, bad records (skipped with a warning, or fatal under strict), format detection, and
-// the released FDRD files in ../shared/data (skipped when that directory is absent).
+// the released FDRD files under $DCAR_TEST_DATA/data (skipped when it is not set).
 #include <gtest/gtest.h>
+#include "test_util.hpp"
 
 #include <sys/stat.h>
 
@@ -532,10 +533,11 @@ TEST(ManifestDetect, UnknownLayoutAndMissingFile) {
 
 // --- the released FDRD files ---------------------------------------------------------------------------------
 
-std::string fdrd_dir() { return std::string(DCAR_SHARED_DIR) + "/data/fdrd"; }
+std::string fdrd_dir() { return test::test_data_dir() + "/data/fdrd"; }
 
 TEST(ManifestSharedData, EveryFdrdFileParsesCompletely) {
-    if (!file_exists(fdrd_dir())) GTEST_SKIP() << fdrd_dir() << " not present";
+    if (test::test_data_dir().empty()) GTEST_SKIP() << test::no_test_data;
+    ASSERT_TRUE(file_exists(fdrd_dir())) << fdrd_dir();
     const std::map<std::string, size_t> expected_items = {
         {"caltech101_test.json", 2465}, {"caltech101_train.json", 5777}, {"dtd_test.json", 1692},
         {"dtd_train.json", 3948},       {"ucf101_test.json", 3783},       {"ucf101_train.json", 9537},
@@ -560,7 +562,8 @@ TEST(ManifestSharedData, EveryFdrdFileParsesCompletely) {
 }
 
 TEST(ManifestSharedData, ReleasedRecordsComeOutAsExpected) {
-    if (!file_exists(fdrd_dir())) GTEST_SKIP() << fdrd_dir() << " not present";
+    if (test::test_data_dir().empty()) GTEST_SKIP() << test::no_test_data;
+    ASSERT_TRUE(file_exists(fdrd_dir())) << fdrd_dir();
     ReadOptions options;
     options.image_root = "/d";
     const Manifest pets = read_manifest(fdrd_dir() + "/pets_test.json", options, Log{});
@@ -610,8 +613,9 @@ TEST(ManifestSharedData, ReleasedRecordsComeOutAsExpected) {
 }
 
 TEST(ManifestSharedData, CaltechImagesExist) {
-    const std::string root = std::string(DCAR_SHARED_DIR) + "/data/caltech101";
-    if (!file_exists(fdrd_dir()) || !file_exists(root)) GTEST_SKIP() << "shared data not present";
+    if (test::test_data_dir().empty()) GTEST_SKIP() << test::no_test_data;
+    const std::string root = test::test_data_dir() + "/data/caltech101";
+    ASSERT_TRUE(file_exists(fdrd_dir()) && file_exists(root)) << root;
     ReadOptions options;
     options.image_root = root;
     for (const char* file : {"caltech101_test.json", "caltech101_train.json"}) {

@@ -1,9 +1,10 @@
 // Negative mining (lib/train/negatives): the class-name matching rule on constructed captions (spaces,
 // underscores, case, absence, names inside longer words), the category-matching weight, determinism under a
 // seed, hard swaps from a constructed set of class embeddings, duplicates and the positive never kept, the
-// JSON lines output, the released FDRD caltech101 train file (skipped when ../shared is absent), and the
+// JSON lines output, the released FDRD caltech101 train file (skipped without $DCAR_TEST_DATA), and the
 // shot split that mining and training share.
 #include <gtest/gtest.h>
+#include "test_util.hpp"
 
 #include <sys/stat.h>
 
@@ -59,18 +60,6 @@ bool file_exists(const std::string& path) {
     return ::stat(path.c_str(), &info) == 0;
 }
 
-std::string shared_dir() {
-#if defined(DCAR_SHARED_DIR)
-    return DCAR_SHARED_DIR;
-#else
-    if (const char* env = std::getenv("DCAR_SHARED_DIR")) return env;
-#if defined(DCAR_SOURCE_DIR)
-    return std::string(DCAR_SOURCE_DIR) + "/../shared";
-#else
-    return "../shared";
-#endif
-#endif
-}
 
 // --- the matching rule ---------------------------------------------------------------------------------------
 
@@ -372,8 +361,9 @@ TEST(NegativesMine, JsonLines) {
 // --- the released FDRD data ----------------------------------------------------------------------------------
 
 TEST(NegativesSharedData, EveryCaltechTrainItemGetsNegatives) {
-    const std::string path = shared_dir() + "/data/fdrd/caltech101_train.json";
-    if (!file_exists(path)) GTEST_SKIP() << path << " not present";
+    if (test::test_data_dir().empty()) GTEST_SKIP() << test::no_test_data;
+    const std::string path = test::test_data_dir() + "/data/fdrd/caltech101_train.json";
+    ASSERT_TRUE(file_exists(path)) << path;
     const auto m = manifest::read_manifest(path, {}, Log{});
     ASSERT_EQ(m.items.size(), 5777u);
     MineConfig config;

@@ -395,8 +395,9 @@ TEST(PreprocessGolden, CropUsesPythonRounding) {
 // Real JPEGs of varied sizes (upscaled, downscaled, one side already 224, square, extreme aspect, greyscale)
 // against torchvision + PIL run now on the same files.
 TEST_F(PreprocessFiles, PreprocessCaltechMatchesTorchvision) {
-    const std::string root = std::string(DCAR_SHARED_DIR) + "/data/caltech101/101_ObjectCategories/";
-    if (!exists(root)) GTEST_SKIP() << "no " << root;
+    if (dcar::test::test_data_dir().empty()) GTEST_SKIP() << dcar::test::no_test_data;
+    const std::string root = dcar::test::test_data_dir() + "/data/caltech101/101_ObjectCategories/";
+    ASSERT_TRUE(exists(root)) << root;
     if (!have_torchvision()) GTEST_SKIP() << kPython << " lacks torchvision";
     const char* names[] = {
         "flamingo/image_0002.jpg",   "ceiling_fan/image_0021.jpg", "electric_guitar/image_0049.jpg",
@@ -595,7 +596,7 @@ TEST_F(PreprocessFiles, PreprocessThreadsAgreeWithSequential) {
 // and the synthetic pattern with per-pixel noise (a worst case for DCT-domain scaling). The default gap must
 // stay under one 8-bit level of mean error on both, and shrinking must never engage below its gap.
 TEST_F(PreprocessFiles, PreprocessShrinkOnLoadStaysClose) {
-    const std::string root = std::string(DCAR_SHARED_DIR) + "/data/caltech101/101_ObjectCategories/";
+    const std::string root = dcar::test::test_data_dir() + "/data/caltech101/101_ObjectCategories/";  // optional here
     const int w = 4000, h = 3000;
     std::vector<std::pair<std::string, std::vector<uint8_t>>> sources;
     sources.emplace_back("synthetic", pattern_pixels(w, h, 3, 42));

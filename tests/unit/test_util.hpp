@@ -9,6 +9,14 @@
 
 namespace dcar::test {
 
+// Tests on the released FDRD caption files and the Caltech images run only when $DCAR_TEST_DATA names a
+// directory holding data/fdrd and data/caltech101; otherwise they skip and say so ("" here).
+inline std::string test_data_dir() {
+    const char* dir = std::getenv("DCAR_TEST_DATA");
+    return dir && *dir ? std::string(dir) : std::string();
+}
+constexpr const char* no_test_data = "DCAR_TEST_DATA is not set (a directory with data/fdrd and data/caltech101)";
+
 // A fresh directory under $TMPDIR, removed with its contents at destruction.
 class TempDir {
 public:

@@ -264,8 +264,9 @@ TEST(TokenizerThreads, ConcurrentEncodeMatchesSerial) {
 // Chinese text costs three byte tokens a character. Training keeps OpenAI's truncate=True for it; any other
 // caption that stops fitting is a change worth noticing.
 TEST(TokenizerFdrd, CaptionsFitTheContext) {
-    const std::filesystem::path dir = std::filesystem::path(DCAR_SHARED_DIR) / "data" / "fdrd";
-    if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir << " is absent";
+    if (dcar::test::test_data_dir().empty()) GTEST_SKIP() << dcar::test::no_test_data;
+    const std::filesystem::path dir = std::filesystem::path(dcar::test::test_data_dir()) / "data" / "fdrd";
+    ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir))
         if (entry.path().extension() == ".json") files.push_back(entry.path());
