@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
         ("momentum", value<double>()->value_name("M")->default_value(0.9, "0.9"), "SGD momentum")
         ("weight-decay", value<double>()->value_name("WD"), "weight decay [0.0005/.../0.2]")
         ("warmup-epochs", value<int>()->value_name("N"), "warm-up epochs")
+        ("warmup-steps", value<int64_t>()->value_name("N"), "warm-up steps, instead of --warmup-epochs")
         ("warmup", value<std::string>()->value_name("KIND"), "constant (at --warmup-lr) | linear (up to --lr) [constant/constant/constant/constant/linear]")
         ("warmup-lr", value<double>()->value_name("LR")->default_value(1e-5, "1e-5"), "warm-up learning rate")
         ("epochs", value<int>()->value_name("N"), "epochs [20/20/20/20/10]")
@@ -142,6 +143,8 @@ int main(int argc, char** argv) {
         if (a.count("weight-decay")) config.optimizer.weight_decay = a["weight-decay"].as<double>();
         if (a.count("warmup")) config.warmup = train::parse_warmup(a["warmup"].as<std::string>());
         if (a.count("warmup-epochs")) config.warmup_epochs = a["warmup-epochs"].as<int>();
+        if (a.count("warmup-steps")) config.warmup_steps = a["warmup-steps"].as<int64_t>();
+        if (a.count("warmup-steps") && a.count("warmup-epochs")) throw Error(ErrorCode::usage, "--warmup-steps and --warmup-epochs exclude each other");
         config.warmup_lr = a["warmup-lr"].as<double>();
         if (a.count("epochs")) config.epochs = a["epochs"].as<int>();
         if (a.count("shots")) config.shots = a["shots"].as<int64_t>();
@@ -157,7 +160,8 @@ int main(int argc, char** argv) {
             config.val_input = a["val"].as<std::string>();
             if (config.val_fraction > 0) throw Error(ErrorCode::usage, "--val and --val-fraction exclude each other");
         }
-        if (config.warmup_epochs < 0 || config.shots < 0) throw Error(ErrorCode::usage, "--warmup-epochs and --shots must not be negative");
+        if (config.warmup_epochs < 0 || config.warmup_steps < 0 || config.shots < 0)
+            throw Error(ErrorCode::usage, "--warmup-epochs, --warmup-steps and --shots must not be negative");
         config.seed = a["seed"].as<uint64_t>();
         config.max_steps = a["max-steps"].as<int64_t>();
         if (a.count("step-log")) config.step_log = c.output_path("step-log");

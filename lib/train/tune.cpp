@@ -234,6 +234,7 @@ Json options_json(const TuneConfig& c, const std::string& backbone) {
     j["lr"] = c.lr;
     j["warmup_lr"] = c.warmup_lr;
     j["warmup_epochs"] = c.warmup_epochs;
+    j["warmup_steps"] = c.warmup_steps;
     j["warmup"] = warmup_name(c.warmup);
     j["epochs"] = c.epochs;
     j["batch"] = c.batch;
@@ -612,7 +613,8 @@ TuneSummary Trainer::run() {
     objective_config.alpha = config_.alpha;
     const Objective objective(model_, prompts_.get(), caa_.get(), &features_, &table_, objective_config);
     const int64_t per_epoch = static_cast<int64_t>(epoch_batches(train_, 0).size());
-    const int64_t total_steps = per_epoch * config_.epochs, warmup_steps = per_epoch * config_.warmup_epochs;
+    const int64_t total_steps = per_epoch * config_.epochs, warmup_steps =
+        config_.warmup_steps > 0 ? config_.warmup_steps : per_epoch * config_.warmup_epochs;
     // The step log is a log, not a result: written line by line as steps finish, so it can be followed live.
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
     if (!config_.step_log.empty()) {

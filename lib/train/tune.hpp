@@ -42,6 +42,7 @@ struct TuneConfig : model::RuntimeOptions {
     double warmup_lr = 1e-5;  // constant warm-up
     Warmup warmup = Warmup::constant;
     int warmup_epochs = 1;
+    int64_t warmup_steps = 0;  // > 0: the warm-up in steps, instead of warmup_epochs
     int epochs = 20;
     int64_t shots = 16;       // images per class (0 = all)
     bool hard_batches = false;  // every batch from one meta_category (a manifest's coarse category)

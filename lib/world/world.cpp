@@ -284,7 +284,7 @@ std::string split_json(const std::vector<ImagePlan>& plans, const std::vector<Cl
         r["file_path"] = p.path;
         r["positive"] = p.caption;
         r["negative"] = OrderedJson::array();
-        OrderedJson a = attributes_json(k.attributes);
+        OrderedJson a = attributes_json(p.scene.attributes);  // what is drawn (a base image may draw its own)
         a["size"] = size_name(n.size);
         a["orientation"] = orientation_name(n.orientation);
         a["tint"] = tint_name(n.tint);

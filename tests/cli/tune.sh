@@ -32,6 +32,17 @@ expect_status 0 dcar-embed -m full/clip.safetensors --text --manifest train.json
 [ "$(dcar-cat -c zs.dcs)" = 18 ] || fail "zero-shot captions"
 M=full/clip.safetensors
 
+# --warmup-steps: full's linear warm-up over 2 steps instead of its first epoch (3 steps of 6 images here).
+expect_status 0 dcar-tune --method full --init-size "$SIZE" -o warm --epochs 1 --batch 6 --warmup-steps 2 \
+  --step-log warm.jsonl "${common[@]}" train.json
+/usr/bin/python3 - <<'PY' || fail "--warmup-steps: $(cat warm.jsonl)"
+import json
+lr = [json.loads(line)["lr"] for line in open("warm.jsonl")]
+assert len(lr) == 3 and abs(lr[0] - 0.00025) < 1e-12 and abs(lr[1] - 0.0005) < 1e-12, lr
+PY
+expect_status 2 dcar-tune --method full --init-size "$SIZE" -o warm2 --warmup-steps 2 --warmup-epochs 1 "${common[@]}" train.json
+grep -q "exclude each other" "$T/err" || fail "--warmup-steps with --warmup-epochs: $(cat "$T/err")"
+
 # negatives, the token table, and --explain.
 dcar-mine-negatives --quiet --layout as-is --image-root "$T" -o mined.jsonl train.json
 expect_status 0 dcar-weigh -m $M -o table.safetensors "${common[@]}" train.json

@@ -677,6 +677,29 @@ TEST(WorldFiles, ManifestsReadBackWithEveryImage) {
     EXPECT_GT(checked, 0);
 }
 
+TEST(WorldFiles, PretrainingRecordsListTheDrawnAttributes) {
+    // A base image with random attributes is described in its record by what is drawn, not by its class.
+    test::TempDir dir;
+    GenerateJob job;
+    job.config = small_config();
+    job.config.pretrain_random_attributes = 1;
+    job.out_dir = dir.file("w");
+    generate_world(job, Log());
+    const Json records = Json::parse(slurp(job.out_dir + "/pretrain.json"));
+    const auto classes = make_classes(job.config);
+    size_t differing = 0;
+    for (const auto& p : plan_split(job.config, classes, Split::pretrain)) {
+        const Json& a = records.at(p.id).at("attributes");
+        const ClassAttributes& drawn = p.scene.attributes;
+        EXPECT_EQ(a.at("parts"), drawn.parts) << p.id;
+        EXPECT_EQ(a.at("rim"), rim_name(drawn.rim)) << p.id;
+        EXPECT_EQ(a.at("mark_colour"), mark_colour_name(drawn.mark_colour)) << p.id;
+        EXPECT_EQ(a.at("mark_shape"), mark_shape_name(drawn.mark_shape)) << p.id;
+        differing += !(drawn == classes[p.class_index].attributes);
+    }
+    EXPECT_GT(differing, 0u);
+}
+
 TEST(WorldFiles, ByteIdenticalAcrossRunsAndThreadCounts) {
     test::TempDir dir;
     GenerateJob job;
