@@ -196,6 +196,15 @@ OrderedJson options_json(const WorldConfig& c) {
     return o;
 }
 
+// The options that change captions only, never pixels (each caption draw has its own generator): a world
+// remade with only these changed keeps its images.
+Json image_options(Json options) {
+    for (const char* key : {"mention_class", "mention_nuisance", "filler", "pretrain_mention_class",
+                            "pretrain_mention_nuisance", "pretrain_mention_name", "pretrain_silhouette"})
+        options.erase(key);
+    return options;
+}
+
 OrderedJson attributes_json(const ClassAttributes& a) {
     OrderedJson o;
     o["parts"] = a.parts;
@@ -520,8 +529,10 @@ GenerateStats generate_world(const GenerateJob& job, const Log& log) {
     const Json old_world = read_json(world_path);
     const bool ours = old_world.is_object() && old_world.value("generator", "") == "dcar-world";
     const OrderedJson options = options_json(config);
-    const bool same = ours && old_world.value("world_version", 0) == config.version &&
-                      old_world.value("options", Json()) == Json::parse(options.dump());
+    const bool same_version = ours && old_world.value("world_version", 0) == config.version;
+    const Json old_options = old_world.is_object() ? old_world.value("options", Json()) : Json();
+    const bool same = same_version && old_options == Json::parse(options.dump());
+    const bool same_images = same_version && image_options(old_options) == image_options(Json::parse(options.dump()));
     if (!same && !job.force) {
         if (ours)
             throw_error(ErrorCode::mismatch, out,
@@ -566,8 +577,9 @@ GenerateStats generate_world(const GenerateJob& job, const Log& log) {
         for (const ImagePlan& p : split_plans) {
             const std::string dir = path_of(p.path.substr(0, p.path.rfind('/')));
             if (made_dirs.insert(dir).second) make_directories(dir);
-            // Same options: an image already there is the one we would write (files appear only whole).
-            if (same && exists(path_of(p.path)))
+            // Same options, or other captions only: an image already there is the one we would write (files
+            // appear only whole).
+            if (same_images && exists(path_of(p.path)))
                 ++stats.kept;
             else
                 todo.push_back(&p);

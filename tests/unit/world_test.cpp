@@ -750,6 +750,31 @@ TEST(WorldFiles, RerunsResumeRefuseAndReplace) {
     EXPECT_EQ(again.kept, total - 1);
     EXPECT_EQ(slurp(lost), lost_bytes);
 
+    // Options that change captions only: refused, then with --force every image is kept, and the files are
+    // those of a fresh world made with these options.
+    GenerateJob captions = job;
+    captions.config.filler = 0;
+    captions.config.pretrain_silhouette = 0.5;
+    captions.config.mention_class = 1;
+    EXPECT_THROW(generate_world(captions, Log()), Error);
+    const std::string train_before = slurp(dir.file("w/train.json"));
+    captions.force = true;
+    const GenerateStats recaptioned = generate_world(captions, Log());
+    EXPECT_EQ(recaptioned.written, 0u);
+    EXPECT_EQ(recaptioned.kept, total);
+    GenerateJob fresh = captions;
+    fresh.out_dir = dir.file("fresh");
+    EXPECT_EQ(generate_world(fresh, Log()).written, total);
+    EXPECT_NE(slurp(dir.file("w/train.json")), train_before);
+    for (const auto& f : world_files(dir.file("fresh"))) EXPECT_EQ(slurp(dir.file("w/" + f)), slurp(dir.file("fresh/" + f))) << f;
+    job.force = true;
+    EXPECT_EQ(generate_world(job, Log()).kept, total);  // and back
+    GenerateJob pixels = job;
+    pixels.config.quality = 80;  // an option that changes pixels: nothing kept
+    EXPECT_EQ(generate_world(pixels, Log()).written, total);
+    EXPECT_EQ(generate_world(job, Log()).written, total);
+    job.force = false;
+
     // Other options: refused, then replaced with --force; the old world's images go.
     job.config.seed = 5;
     try {
