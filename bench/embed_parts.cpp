@@ -19,7 +19,7 @@
 #include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
 #include "model/weights.hpp"
-#include "train/encode.hpp"
+#include "prompts/encode.hpp"
 
 using namespace dcar;
 

@@ -3,7 +3,7 @@
 #include "cli/run.hpp"
 #include "core/error.hpp"
 #include "io/paths.hpp"
-#include "train/negatives.hpp"
+#include "negatives/negatives.hpp"
 
 using namespace dcar;
 

@@ -28,8 +28,8 @@
 #include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
 #include "model/weights.hpp"
-#include "train/checkpoint.hpp"
-#include "train/encode.hpp"
+#include "prompts/inference.hpp"
+#include "prompts/encode.hpp"
 
 namespace dcar::embed {
 

@@ -3,10 +3,21 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/enum_words.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
 namespace dcar::model {
+
+namespace {
+
+// HF's config spells QuickGELU quick_gelu; open_clip's model names quickgelu.
+const EnumWord<Activation> activation_words[] = {{Activation::gelu, "gelu"},
+                                                 {Activation::quick_gelu, "quick-gelu"},
+                                                 {Activation::quick_gelu, "quick_gelu"},
+                                                 {Activation::quick_gelu, "quickgelu"}};
+
+}  // namespace
 
 namespace {
 
@@ -92,9 +103,7 @@ int64_t positive(const std::string& key, const std::string& value) {
 
 }  // namespace
 
-const char* activation_name(Activation activation) {
-    return activation == Activation::gelu ? "gelu" : "quick-gelu";
-}
+const char* activation_name(Activation activation) { return enum_word(activation, activation_words); }
 
 int64_t Architecture::heads_for_vision(int64_t width) const {
     if (vision_heads > 0) return vision_heads;
@@ -135,12 +144,9 @@ Architecture parse_architecture(const std::string& spec) {
         }
         const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
         if (key == "activation") {
-            if (value == "gelu")
-                a.activation = Activation::gelu;
-            else if (value == "quick-gelu" || value == "quick_gelu" || value == "quickgelu")
-                a.activation = Activation::quick_gelu;
-            else
-                usage("--arch: activation must be gelu or quick-gelu, not '" + value + "'");
+            const auto activation = find_enum(value, activation_words);
+            if (!activation) usage("--arch: activation must be " + enum_word_list(activation_words) + ", not '" + value + "'");
+            a.activation = *activation;
         } else if (key == "head-width") {
             a.vision_head_width = a.text_head_width = positive(key, value);
             a.vision_heads = a.text_heads = 0;
@@ -298,8 +304,7 @@ Architecture hf_architecture(const std::string& json_text, const std::string& pl
     auto activation_of = [&](const Json& o, const std::string& where) {
         const auto it = o.find("hidden_act");
         const std::string act = it == o.end() ? "quick_gelu" : it->is_string() ? it->get<std::string>() : "";
-        if (act == "quick_gelu") return Activation::quick_gelu;
-        if (act == "gelu") return Activation::gelu;
+        if (const auto activation = find_enum(act, activation_words)) return *activation;
         fail(ErrorCode::model, place,
              where + "hidden_act " + (it == o.end() ? std::string("?") : it->dump()) +
                  " is not an activation dcar runs (gelu or quick_gelu)");

@@ -18,34 +18,24 @@
 #include <cmath>
 #include <limits>
 
+#include "core/enum_words.hpp"
 #include "core/error.hpp"
 
 namespace dcar::train {
 
-ConMode parse_con_mode(const std::string& text) {
-    if (text == "sym") return ConMode::sym;
-    if (text == "i2t") return ConMode::i2t;
-    throw Error(ErrorCode::usage, "the contrastive loss mode is sym or i2t, not '" + text + "'");
-}
-CateForm parse_cate_form(const std::string& text) {
-    if (text == "denominator") return CateForm::denominator;
-    if (text == "per-term" || text == "per_term") return CateForm::per_term;
-    if (text == "logit") return CateForm::logit;
-    throw Error(ErrorCode::usage, "the category loss form is denominator, per-term or logit, not '" + text + "'");
-}
-DtrMode parse_dtr_mode(const std::string& text) {
-    if (text == "pair") return DtrMode::pair;
-    if (text == "table") return DtrMode::table;
-    if (text == "none") return DtrMode::none;
-    throw Error(ErrorCode::usage, "token weighting is pair, table or none, not '" + text + "'");
-}
-const char* con_mode_name(ConMode mode) { return mode == ConMode::sym ? "sym" : "i2t"; }
-const char* cate_form_name(CateForm form) {
-    return form == CateForm::denominator ? "denominator" : form == CateForm::per_term ? "per-term" : "logit";
-}
-const char* dtr_mode_name(DtrMode mode) {
-    return mode == DtrMode::pair ? "pair" : mode == DtrMode::table ? "table" : "none";
-}
+namespace {
+const EnumWord<ConMode> con_mode_words[] = {{ConMode::sym, "sym"}, {ConMode::i2t, "i2t"}};
+const EnumWord<CateForm> cate_form_words[] = {
+    {CateForm::denominator, "denominator"}, {CateForm::per_term, "per-term"}, {CateForm::per_term, "per_term"}, {CateForm::logit, "logit"}};
+const EnumWord<DtrMode> dtr_mode_words[] = {{DtrMode::pair, "pair"}, {DtrMode::table, "table"}, {DtrMode::none, "none"}};
+}  // namespace
+
+ConMode parse_con_mode(const std::string& text) { return parse_enum(text, con_mode_words, "the contrastive loss mode is"); }
+CateForm parse_cate_form(const std::string& text) { return parse_enum(text, cate_form_words, "the category loss form is"); }
+DtrMode parse_dtr_mode(const std::string& text) { return parse_enum(text, dtr_mode_words, "token weighting is"); }
+const char* con_mode_name(ConMode mode) { return enum_word(mode, con_mode_words); }
+const char* cate_form_name(CateForm form) { return enum_word(form, cate_form_words); }
+const char* dtr_mode_name(DtrMode mode) { return enum_word(mode, dtr_mode_words); }
 
 namespace {
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "model/clip.hpp"
-#include "train/dtr.hpp"
-#include "train/encode.hpp"
-#include "train/prompts.hpp"
+#include "prompts/dtr.hpp"
+#include "prompts/encode.hpp"
+#include "prompts/prompts.hpp"
 
 namespace dcar::train {
 

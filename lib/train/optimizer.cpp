@@ -7,17 +7,17 @@
 
 #include <cmath>
 
+#include "core/enum_words.hpp"
 #include "core/error.hpp"
 
 namespace dcar::train {
 
-Warmup parse_warmup(const std::string& text) {
-    if (text == "constant") return Warmup::constant;
-    if (text == "linear") return Warmup::linear;
-    throw Error(ErrorCode::usage, "the warm-up is constant or linear, not '" + text + "'");
-}
+namespace {
+const EnumWord<Warmup> warmup_words[] = {{Warmup::constant, "constant"}, {Warmup::linear, "linear"}};
+}  // namespace
 
-const char* warmup_name(Warmup warmup) { return warmup == Warmup::constant ? "constant" : "linear"; }
+Warmup parse_warmup(const std::string& text) { return parse_enum(text, warmup_words, "the warm-up is"); }
+const char* warmup_name(Warmup warmup) { return enum_word(warmup, warmup_words); }
 
 double scheduled_lr(int64_t step, int64_t total_steps, int64_t warmup_steps, double lr, double warmup_lr, Warmup warmup) {
     if (step < warmup_steps)

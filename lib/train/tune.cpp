@@ -18,6 +18,7 @@
 #include <set>
 
 #include "core/json.hpp"
+#include "core/enum_words.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
 #include "core/random.hpp"
@@ -28,35 +29,23 @@
 #include "model/safetensors.hpp"
 #include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
-#include "train/checkpoint.hpp"
-#include "train/dataset.hpp"
-#include "train/encode.hpp"
-#include "train/negatives.hpp"
+#include "prompts/checkpoint.hpp"
+#include "negatives/dataset.hpp"
+#include "prompts/encode.hpp"
+#include "negatives/negatives.hpp"
 
 namespace dcar::train {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-Method parse_method(const std::string& text) {
-    if (text == "coop") return Method::coop;
-    if (text == "vpt") return Method::vpt;
-    if (text == "maple") return Method::maple;
-    if (text == "dcar") return Method::dcar;
-    if (text == "full") return Method::full;
-    throw Error(ErrorCode::usage, "--method is coop, vpt, maple, dcar or full, not '" + text + "'");
-}
+namespace {
+const EnumWord<Method> method_words[] = {
+    {Method::coop, "coop"}, {Method::vpt, "vpt"}, {Method::maple, "maple"}, {Method::dcar, "dcar"}, {Method::full, "full"}};
+}  // namespace
 
-const char* method_name(Method method) {
-    switch (method) {
-        case Method::coop: return "coop";
-        case Method::vpt: return "vpt";
-        case Method::maple: return "maple";
-        case Method::dcar: return "dcar";
-        case Method::full: return "full";
-    }
-    return "?";
-}
+Method parse_method(const std::string& text) { return parse_enum(text, method_words, "--method is"); }
+const char* method_name(Method method) { return enum_word(method, method_words); }
 
 TuneConfig method_defaults(Method method) {
     TuneConfig c;
@@ -497,43 +486,26 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
         model::write_safetensors(config_.output + "/" + model_name, weights, metadata);
         if (epoch == config_.epochs) model::write_safetensors(config_.output + "/clip.safetensors", weights, metadata);
     }
-    Json j;
-    j["format"] = "dcar-checkpoint";
-    j["version"] = 1;
-    j["method"] = method_name(config_.method);
-    j["backbone"] = {{"fingerprint", fingerprint}, {"initial", backbone_fingerprint_}, {"size", model_.config.describe()}, {"path", config_.model}};
-    j["prompts"] = {{"present", prompts_ != nullptr},
-                    {"length", prompt_config_.length},
-                    {"depth", prompt_config_.depth},
-                    {"text", prompt_config_.text},
-                    {"visual", visual_mode_name(prompt_config_.visual)},
-                    {"init", prompt_config_.init}};
-    j["caa"] = {{"identity", config_.caa.identity}, {"hidden", config_.caa.hidden}, {"ratio", config_.caa.ratio}};
-    j["dtr"] = {{"infer", config_.dtr_infer},
-                {"w_min", config_.objective.dtr_config.w_min},
-                {"w_max", config_.objective.dtr_config.w_max},
-                {"momentum", config_.objective.dtr_config.momentum}};
-    j["options"] = options_json(config_, backbone_fingerprint_);
-    j["epoch"] = epoch;
-    j["step"] = step;
-    j["state"] = state_name;
-    j["state_fnv1a"] = file_checksum(config_.output + "/" + state_name);
-    if (!model_name.empty()) {
-        j["model"] = model_name;
-        j["model_fnv1a"] = file_checksum(config_.output + "/" + model_name);
-    }
-    j["history"] = history_;
-    j["command"] = config_.command_line;
-    auto sink = io::open_sink(config_.output + "/checkpoint.json");
-    sink->write(dump_json(j, 2) + "\n");
-    sink->commit();
-    // Older epochs' files go once the new checkpoint.json is in place, including any left by a killed run.
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(config_.output, ec)) {
-        const std::string name = entry.path().filename().string();
-        const bool epoch_file = name.rfind("state-epoch-", 0) == 0 || name.rfind("clip-epoch-", 0) == 0;
-        if (epoch_file && name != state_name && name != model_name) fs::remove(entry.path(), ec);
-    }
+    CheckpointInfo info;
+    info.directory = config_.output;
+    info.method = method_name(config_.method);
+    info.fingerprint = fingerprint;
+    info.initial_fingerprint = backbone_fingerprint_;
+    info.backbone_size = model_.config.describe();
+    info.backbone_path = config_.model;
+    info.has_prompts = prompts_ != nullptr;
+    info.prompts = prompt_config_;
+    info.caa = config_.caa;
+    info.dtr_infer = config_.dtr_infer;
+    info.dtr = config_.objective.dtr_config;
+    info.options = options_json(config_, backbone_fingerprint_);
+    info.history = history_;
+    info.command = config_.command_line;
+    info.epoch = epoch;
+    info.step = step;
+    info.state_file = config_.output + "/" + state_name;
+    if (!model_name.empty()) info.model_file = config_.output + "/" + model_name;
+    write_checkpoint(info);
 }
 
 TuneSummary Trainer::run() {

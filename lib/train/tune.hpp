@@ -10,7 +10,7 @@
 #include "model/weights.hpp"
 #include "train/objective.hpp"
 #include "train/optimizer.hpp"
-#include "train/prompts.hpp"
+#include "prompts/prompts.hpp"
 
 namespace dcar::train {
 

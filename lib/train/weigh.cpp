@@ -13,9 +13,10 @@
 #include "model/safetensors.hpp"
 #include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
-#include "train/checkpoint.hpp"
-#include "train/dataset.hpp"
-#include "train/encode.hpp"
+#include "prompts/checkpoint.hpp"
+#include "prompts/inference.hpp"
+#include "negatives/dataset.hpp"
+#include "prompts/encode.hpp"
 
 namespace dcar::train {
 

@@ -9,7 +9,7 @@
 #include "core/log.hpp"
 #include "manifest/manifest.hpp"
 #include "model/weights.hpp"
-#include "train/dtr.hpp"
+#include "prompts/dtr.hpp"
 
 namespace dcar::train {
 

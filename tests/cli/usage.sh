@@ -56,4 +56,11 @@ for tool in dcar-cat dcar-index dcar-mine-negatives dcar-query dcar-score dcar-w
   [ -e "$TOOLS/$tool" ] || continue
   if ldd "$TOOLS/$tool" | grep -qiE 'libtorch|libc10'; then fail "$tool links LibTorch"; fi
 done
+# dcar-embed links no training code (lib/train: the objective, the optimiser, dcar-tune's and dcar-weigh's runs);
+# dcar-tune shows what such code looks like in a symbol table, so the check can fail.
+if [ -e "$TOOLS/dcar-embed" ] && command -v nm >/dev/null; then
+  training='dcar::train::(run_tune|run_weigh|contrastive_loss|category_loss|Optimizer::)'
+  [ "$(nm -C "$TOOLS/dcar-tune" | grep -cE "$training")" -gt 0 ] || fail "no training symbols in dcar-tune: the check is blind"
+  if nm -C "$TOOLS/dcar-embed" | grep -qE "$training"; then fail "dcar-embed links training code"; fi
+fi
 echo "usage: ok"

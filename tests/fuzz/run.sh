@@ -5,7 +5,7 @@ set -euo pipefail
 BUILD=$1; SECONDS_EACH=${2:-60}
 HERE=$(cd "$(dirname "$0")" && pwd)
 status=0
-for target in stream npy manifest config safetensors webdataset pickle; do  # index_fuzz is replayed by ctest only (see tests/CMakeLists.txt)
+for target in stream npy manifest config safetensors webdataset pickle index checkpoint; do
   work=$(mktemp -d)
   cp -r "$HERE/corpus/$target/." "$work/" 2>/dev/null || true
   echo "== fuzzing $target for ${SECONDS_EACH}s"

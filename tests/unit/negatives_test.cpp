@@ -1,4 +1,4 @@
-// Negative mining (lib/train/negatives): the class-name matching rule on constructed captions (spaces,
+// Negative mining (lib/negatives): the class-name matching rule on constructed captions (spaces,
 // underscores, case, absence, names inside longer words), the category-matching weight, determinism under a
 // seed, hard swaps from a constructed set of class embeddings, duplicates and the positive never kept, the
 // JSON lines output, the released FDRD caltech101 train file (skipped without $DCAR_TEST_DATA), and the
@@ -20,8 +20,8 @@
 #include "core/error.hpp"
 #include "io/sink.hpp"
 #include "manifest/manifest.hpp"
-#include "train/dataset.hpp"
-#include "train/negatives.hpp"
+#include "negatives/dataset.hpp"
+#include "negatives/negatives.hpp"
 
 namespace dcar::train {
 namespace {

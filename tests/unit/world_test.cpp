@@ -18,7 +18,7 @@
 #include "core/fnv.hpp"
 #include "manifest/manifest.hpp"
 #include "test_util.hpp"
-#include "train/negatives.hpp"
+#include "negatives/negatives.hpp"
 #include "world/world.hpp"
 
 namespace dcar::world {

@@ -1,4 +1,4 @@
-#include "train/dtr.hpp"
+#include "prompts/dtr.hpp"
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/abs.h>
@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/enum_words.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "model/safetensors.hpp"
@@ -23,23 +24,12 @@
 
 namespace dcar::train {
 
-Blank parse_blank(const std::string& text) {
-    if (text == "mean") return Blank::mean;
-    if (text == "white") return Blank::white;
-    if (text == "black") return Blank::black;
-    if (text == "noise") return Blank::noise;
-    throw Error(ErrorCode::usage, "the blank image is mean, white, black or noise, not '" + text + "'");
-}
+namespace {
+const EnumWord<Blank> blank_words[] = {{Blank::mean, "mean"}, {Blank::white, "white"}, {Blank::black, "black"}, {Blank::noise, "noise"}};
+}  // namespace
 
-const char* blank_name(Blank blank) {
-    switch (blank) {
-        case Blank::mean: return "mean";
-        case Blank::white: return "white";
-        case Blank::black: return "black";
-        case Blank::noise: return "noise";
-    }
-    return "?";
-}
+Blank parse_blank(const std::string& text) { return parse_enum(text, blank_words, "the blank image is"); }
+const char* blank_name(Blank blank) { return enum_word(blank, blank_words); }
 
 at::Tensor blank_image(const model::Clip& model, Blank blank) {
     const int64_t r = model.config.image_resolution;

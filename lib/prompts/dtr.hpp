@@ -16,14 +16,10 @@
 #include <vector>
 
 #include "model/clip.hpp"
-#include "train/encode.hpp"
+#include "prompts/encode.hpp"
+#include "prompts/settings.hpp"
 
 namespace dcar::train {
-
-struct DtrConfig {
-    double w_min = 0.5, w_max = 2.0;
-    double momentum = 0.99;  // m of the table's EMA
-};
 
 enum class Blank { mean, white, black, noise };
 Blank parse_blank(const std::string& text);  // "mean" | "white" | "black" | "noise"; Error(usage)

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "model/clip.hpp"
-#include "train/prompts.hpp"
+#include "prompts/prompts.hpp"
 
 namespace dcar::model {
 class Tokenizer;

@@ -19,25 +19,13 @@
 #include <vector>
 
 #include "model/clip.hpp"
+#include "prompts/settings.hpp"
 
 namespace dcar::model {
 class Tokenizer;
 }
 
 namespace dcar::train {
-
-enum class VisualMode { none, coupled, independent };
-VisualMode parse_visual_mode(const std::string& text);  // "none" | "coupled" | "independent"; Error(usage)
-const char* visual_mode_name(VisualMode mode);
-
-struct PromptConfig {
-    int64_t length = 2;                // k, tokens per layer (per side)
-    int64_t depth = 9;                 // J: layers 0..J-1 carry prompts
-    bool text = true;                  // learnable text context (false: VPT, image prompts only)
-    VisualMode visual = VisualMode::coupled;
-    std::string init = "a photo of a"; // layer-0 text prompts start as these words' token embeddings ("" = random)
-    bool visual_xavier = false;        // independent visual prompts: Xavier-uniform (VPT) instead of N(0, 0.02²)
-};
 
 // The learnable tensors. Created on the CPU in fp32 (model-independent random draws, so a seed gives the same
 // prompts on any device), then moved with to().
@@ -64,12 +52,6 @@ struct PromptSet {
     std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
     model::TensorMap tensors() const;
     void to(at::Device device);
-};
-
-struct CaaConfig {
-    bool identity = false;
-    int64_t hidden = 128;
-    double ratio = 0.2;
 };
 
 struct Caa {

@@ -1,5 +1,5 @@
 // Negative mining (see negatives.hpp for the rules).
-#include "train/negatives.hpp"
+#include "negatives/negatives.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,11 +9,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/enum_words.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/text.hpp"
 #include "stream/embeddings.hpp"
-#include "train/dataset.hpp"
+#include "negatives/dataset.hpp"
 
 namespace dcar::train {
 
@@ -222,16 +223,15 @@ void check_config(const MineConfig& config, bool have_embeddings) {
 
 }  // namespace
 
-const char* kind_name(NegativeKind kind) {
-    switch (kind) {
-        case NegativeKind::swap: return "swap";
-        case NegativeKind::hard_swap: return "hard-swap";
-        case NegativeKind::attribute: return "attribute";
-        case NegativeKind::attribute_swap: return "attribute-swap";
-        case NegativeKind::released: return "released";
-    }
-    return "?";
-}
+namespace {
+const EnumWord<NegativeKind> kind_words[] = {{NegativeKind::swap, "swap"},
+                                             {NegativeKind::hard_swap, "hard-swap"},
+                                             {NegativeKind::attribute, "attribute"},
+                                             {NegativeKind::attribute_swap, "attribute-swap"},
+                                             {NegativeKind::released, "released"}};
+}  // namespace
+
+const char* kind_name(NegativeKind kind) { return enum_word(kind, kind_words); }
 
 std::string MineStats::summary() const {
     std::string s = std::to_string(items) + " items, " + std::to_string(captions) + " captions: " +
@@ -613,11 +613,7 @@ std::vector<Record> read_records(io::Source& source) {
                 c.text = n.at("text").get<std::string>();
                 c.class_name = n.value("class", "");
                 const std::string kind = n.value("kind", "released");
-                c.kind = kind == "swap" ? NegativeKind::swap
-                         : kind == "hard-swap" ? NegativeKind::hard_swap
-                         : kind == "attribute" ? NegativeKind::attribute
-                         : kind == "attribute-swap" ? NegativeKind::attribute_swap
-                                               : NegativeKind::released;
+                c.kind = find_enum(kind, kind_words).value_or(NegativeKind::released);  // another tool's kinds: released
                 c.same_class = n.value("same_class", false);
                 c.weight = n.value("weight", 1.0);
                 r.negatives.push_back(std::move(c));

@@ -1,4 +1,4 @@
-#include "train/dataset.hpp"
+#include "negatives/dataset.hpp"
 
 #include <algorithm>
 #include <cmath>

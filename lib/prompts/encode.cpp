@@ -1,4 +1,4 @@
-#include "train/encode.hpp"
+#include "prompts/encode.hpp"
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/from_blob.h>

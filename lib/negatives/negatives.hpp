@@ -159,7 +159,7 @@ struct MineJob {
     std::string lexicon_path;           // "" = the built-in attribute lexicon
     std::string output = "-";           // "-" = stdout; files are replaced atomically
     MineConfig config;
-    // The pool: only the shots of config.seed (split_shots in train/dataset.hpp) are mined from and written;
+    // The pool: only the shots of config.seed (split_shots in negatives/dataset.hpp) are mined from and written;
     // the held-out images' captions go to val_output, without negatives, and feed nothing else.
     int64_t shots = 0;                  // images per class (0 = all)
     double val_fraction = 0;

@@ -10,7 +10,7 @@
 
 #include "core/log.hpp"
 #include "manifest/manifest.hpp"
-#include "train/negatives.hpp"
+#include "negatives/negatives.hpp"
 
 namespace dcar::train {
 

@@ -1,4 +1,4 @@
-#include "train/prompts.hpp"
+#include "prompts/prompts.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/TensorOperators.h>
@@ -12,7 +12,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "model/tokenizer.hpp"
-#include "train/encode.hpp"
+#include "prompts/encode.hpp"
 
 namespace dcar::train {
 
@@ -45,22 +45,6 @@ void move(std::vector<at::Tensor>& list, at::Device device) {
 }
 
 }  // namespace
-
-VisualMode parse_visual_mode(const std::string& text) {
-    if (text == "none") return VisualMode::none;
-    if (text == "coupled") return VisualMode::coupled;
-    if (text == "independent") return VisualMode::independent;
-    throw Error(ErrorCode::usage, "visual prompts are none, coupled or independent, not '" + text + "'");
-}
-
-const char* visual_mode_name(VisualMode mode) {
-    switch (mode) {
-        case VisualMode::none: return "none";
-        case VisualMode::coupled: return "coupled";
-        case VisualMode::independent: return "independent";
-    }
-    return "?";
-}
 
 PromptSet PromptSet::create(const model::Clip& model, const PromptConfig& config, const model::Tokenizer* tokenizer,
                             uint64_t seed) {
