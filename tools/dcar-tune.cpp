@@ -2,6 +2,9 @@
 // per-epoch checkpoints. Options that depend on the method have no fixed default: the method's defaults
 // (train::method_defaults) apply unless the option is given.
 
+#include <deque>
+#include <string>
+
 #include "cli/options.hpp"
 #include "cli/run.hpp"
 #include "io/paths.hpp"
@@ -21,20 +24,26 @@ int main(int argc, char** argv) {
                        "INPUT (default -): records from dcar-mine-negatives (candidates for the category loss), or any manifest.\n"
                        "Method-dependent defaults are shown as [coop/vpt/maple/dcar/full]."};
     using cli::po::value;
+    // Help with each method's default, from train::method_defaults itself. (boost copies the text.)
+    std::deque<std::string> helps;  // push_back keeps earlier elements in place
+    auto d = [&helps](const char* text, const char* flag) {
+        helps.push_back(std::string(text) + " " + train::method_defaults_text(flag));
+        return helps.back().c_str();
+    };
     spec.options.add_options()
         ("method", value<std::string>()->value_name("NAME")->default_value("dcar"), "coop | vpt | maple | dcar | full")
         ("model,m", value<std::string>()->value_name("FILE"), "CLIP weights (frozen; for full: the starting point)")
         ("init-size", value<std::string>()->value_name("SPEC"), "full from random weights: image=64,patch=8,width=192,layers=4,text-width=192,text-layers=4,embed=128,context=77")
         ("output,o", value<std::string>()->value_name("DIR"), "checkpoint directory (checkpoint.json + state files)")
         ("resume", "continue the checkpoint in DIR (the options must be the same)")
-        ("prompt-length", value<int64_t>()->value_name("K"), "prompt tokens per layer [4/2/2/2/-]")
-        ("prompt-depth", value<int64_t>()->value_name("J"), "prompted layers [1/9/9/9/-], cut to the towers' layers unless given")
-        ("visual-prompts", value<std::string>()->value_name("MODE"), "none | coupled | independent [none/independent/coupled/coupled/-]")
+        ("prompt-length", value<int64_t>()->value_name("K"), d("prompt tokens per layer", "--prompt-length"))
+        ("prompt-depth", value<int64_t>()->value_name("J"), d("prompted layers, cut to the towers' layers unless given", "--prompt-depth"))
+        ("visual-prompts", value<std::string>()->value_name("MODE"), d("none | coupled | independent", "--visual-prompts"))
         ("no-text-prompts", "learn image prompts only (needs --visual-prompts independent)")
         ("visual-init", value<std::string>()->value_name("KIND")->default_value("normal"), "independent visual prompts start as normal (N(0, 0.02^2), MaPLe's IVLP) | xavier (VPT)")
         ("prompt-init", value<std::string>()->value_name("TEXT"), "layer-0 text prompts start from these words, or 'random' [a photo of a]")
         ("con-mode", value<std::string>()->value_name("MODE")->default_value("sym"), "contrastive loss: sym | i2t")
-        ("lambda", value<double>()->value_name("L"), "weight of the category loss [0/0/0/1/0]")
+        ("lambda", value<double>()->value_name("L"), d("weight of the category loss", "--lambda"))
         ("alpha", value<double>()->value_name("A")->default_value(0.5, "0.5"), "candidates of the image's own class weigh 1+A")
         ("cate-form", value<std::string>()->value_name("FORM")->default_value("denominator"), "category loss: denominator | per-term | logit")
         ("caa", value<std::string>()->value_name("KIND")->default_value("adapter"), "CAA head: adapter | identity")
@@ -42,19 +51,19 @@ int main(int argc, char** argv) {
         ("caa-ratio", value<double>()->value_name("R")->default_value(0.2, "0.2"), "CAA residual ratio")
         ("cate-in-batch", "the category loss also takes the batch's other positive captions as candidates")
         ("candidates", value<int>()->value_name("N")->default_value(5), "at most N candidate negatives per caption")
-        ("dtr", value<std::string>()->value_name("MODE"), "token weights in training: pair | table | none [none/none/none/pair/none]")
-        ("dtr-infer", value<std::string>()->value_name("MODE"), "token weights dcar-embed applies to captions: table | none [none/none/none/table/none]")
+        ("dtr", value<std::string>()->value_name("MODE"), d("token weights in training: pair | table | none", "--dtr"))
+        ("dtr-infer", value<std::string>()->value_name("MODE"), d("token weights dcar-embed applies to captions: table | none", "--dtr-infer"))
         ("weight-table", value<std::string>()->value_name("FILE"), "start the token weight table from dcar-weigh's output")
-        ("optimizer", value<std::string>()->value_name("NAME"), "sgd | adamw [sgd/sgd/sgd/sgd/adamw]")
-        ("lr", value<double>()->value_name("LR"), "peak learning rate [0.002/0.0035/0.0035/0.0035/0.0005]")
+        ("optimizer", value<std::string>()->value_name("NAME"), d("sgd | adamw", "--optimizer"))
+        ("lr", value<double>()->value_name("LR"), d("peak learning rate", "--lr"))
         ("momentum", value<double>()->value_name("M")->default_value(0.9, "0.9"), "SGD momentum")
-        ("weight-decay", value<double>()->value_name("WD"), "weight decay [0.0005/.../0.2]")
-        ("warmup-epochs", value<int>()->value_name("N"), "warm-up epochs")
+        ("weight-decay", value<double>()->value_name("WD"), d("weight decay", "--weight-decay"))
+        ("warmup-epochs", value<int>()->value_name("N"), d("warm-up epochs", "--warmup-epochs"))
         ("warmup-steps", value<int64_t>()->value_name("N"), "warm-up steps, instead of --warmup-epochs")
-        ("warmup", value<std::string>()->value_name("KIND"), "constant (at --warmup-lr) | linear (up to --lr) [constant/constant/constant/constant/linear]")
+        ("warmup", value<std::string>()->value_name("KIND"), d("constant (at --warmup-lr) | linear (up to --lr)", "--warmup"))
         ("warmup-lr", value<double>()->value_name("LR")->default_value(1e-5, "1e-5"), "warm-up learning rate")
-        ("epochs", value<int>()->value_name("N"), "epochs [20/20/20/20/10]")
-        ("shots", value<int64_t>()->value_name("N"), "images per class, 0 = all [16/16/16/16/0]")
+        ("epochs", value<int>()->value_name("N"), d("epochs", "--epochs"))
+        ("shots", value<int64_t>()->value_name("N"), d("images per class, 0 = all", "--shots"))
         ("hard-batches", "every batch from one meta_category of the manifest (hard negatives within a batch)")
         ("no-augment", "no random resized crops (the test transform only)")
         ("augment", "random resized crops (the default except for full)")

@@ -189,52 +189,78 @@ struct TokenizedExample {
     std::vector<float> candidate_weights;
 };
 
+// The options a run is made of, as checkpoint.json's "options" records them: its key, the flag a user gives it
+// with, and its value in a config. A resume must repeat every one; the table also gives --help each method's
+// defaults (method_defaults_text). Keys are checkpoint.json's and stay as they are, so older checkpoints resume.
+struct SnapshotField {
+    const char* key;
+    const char* flag;
+    bool prompts_only;  // meaningless for --method full
+    Json (*value)(const TuneConfig&);
+};
+
+const SnapshotField snapshot_fields[] = {
+    {"method", "--method", false, [](const TuneConfig& c) { return Json(method_name(c.method)); }},
+    {"backbone", "--model", false, nullptr},  // the backbone's fingerprint: filled in by options_json
+    {"init_size", "--init-size", false, [](const TuneConfig& c) { return Json(c.init_size); }},
+    {"prompt_length", "--prompt-length", true, [](const TuneConfig& c) { return Json(c.prompts.length); }},
+    {"prompt_depth", "--prompt-depth", true, [](const TuneConfig& c) { return Json(c.prompts.depth); }},
+    {"text_prompts", "--no-text-prompts", true, [](const TuneConfig& c) { return Json(c.prompts.text); }},
+    {"visual_prompts", "--visual-prompts", true, [](const TuneConfig& c) { return Json(visual_mode_name(c.prompts.visual)); }},
+    {"visual_init", "--visual-init", false, [](const TuneConfig& c) { return Json(c.prompts.visual_xavier ? "xavier" : "normal"); }},
+    {"cate_in_batch", "--cate-in-batch", false, [](const TuneConfig& c) { return Json(c.objective.cate_in_batch); }},
+    {"prompt_init", "--prompt-init", true, [](const TuneConfig& c) { return Json(c.prompts.init); }},
+    {"caa", "--caa", false, [](const TuneConfig& c) { return Json(c.caa.identity ? "identity" : "adapter"); }},
+    {"caa_hidden", "--caa-hidden", false, [](const TuneConfig& c) { return Json(c.caa.hidden); }},
+    {"caa_ratio", "--caa-ratio", false, [](const TuneConfig& c) { return Json(c.caa.ratio); }},
+    {"con_mode", "--con-mode", false, [](const TuneConfig& c) { return Json(con_mode_name(c.objective.con)); }},
+    {"lambda", "--lambda", false, [](const TuneConfig& c) { return Json(c.objective.lambda); }},
+    {"cate_form", "--cate-form", false, [](const TuneConfig& c) { return Json(cate_form_name(c.objective.form)); }},
+    {"dtr_train", "--dtr", true, [](const TuneConfig& c) { return Json(dtr_mode_name(c.objective.dtr)); }},
+    {"dtr_table", "--dtr or --dtr-infer", false, [](const TuneConfig& c) { return Json(c.objective.update_table); }},
+    {"dtr_infer", "--dtr-infer", true, [](const TuneConfig& c) { return Json(c.dtr_infer); }},
+    {"w_min", "--w-min", false, [](const TuneConfig& c) { return Json(c.objective.dtr_config.w_min); }},
+    {"w_max", "--w-max", false, [](const TuneConfig& c) { return Json(c.objective.dtr_config.w_max); }},
+    {"ema", "--ema", false, [](const TuneConfig& c) { return Json(c.objective.dtr_config.momentum); }},
+    {"blank", "--blank", false, [](const TuneConfig& c) { return Json(blank_name(c.objective.blank)); }},
+    {"alpha", "--alpha", false, [](const TuneConfig& c) { return Json(c.alpha); }},
+    {"candidates", "--candidates", false, [](const TuneConfig& c) { return Json(c.candidates); }},
+    {"weight_table", "--weight-table", false, [](const TuneConfig& c) { return Json(c.weight_table); }},
+    {"optimizer", "--optimizer", false, [](const TuneConfig& c) { return Json(c.optimizer.kind); }},
+    {"momentum", "--momentum", false, [](const TuneConfig& c) { return Json(c.optimizer.momentum); }},
+    {"weight_decay", "--weight-decay", false, [](const TuneConfig& c) { return Json(c.optimizer.weight_decay); }},
+    {"lr", "--lr", false, [](const TuneConfig& c) { return Json(c.lr); }},
+    {"warmup_lr", "--warmup-lr", false, [](const TuneConfig& c) { return Json(c.warmup_lr); }},
+    {"warmup_epochs", "--warmup-epochs", false, [](const TuneConfig& c) { return Json(c.warmup_epochs); }},
+    {"warmup_steps", "--warmup-steps", false, [](const TuneConfig& c) { return Json(c.warmup_steps); }},
+    {"warmup", "--warmup", false, [](const TuneConfig& c) { return Json(warmup_name(c.warmup)); }},
+    {"epochs", "--epochs", false, [](const TuneConfig& c) { return Json(c.epochs); }},
+    {"batch", "--batch", false, [](const TuneConfig& c) { return Json(c.batch); }},
+    {"hard_batches", "--hard-batches", false, [](const TuneConfig& c) { return Json(c.hard_batches); }},
+    {"shots", "--shots", false, [](const TuneConfig& c) { return Json(c.shots); }},
+    {"augment", "--augment or --no-augment", false, [](const TuneConfig& c) { return Json(c.augment); }},
+    {"crop_min", "--crop-min", false, [](const TuneConfig& c) { return Json(c.crop_min); }},
+    {"val_fraction", "--val-fraction", false, [](const TuneConfig& c) { return Json(c.val_fraction); }},
+    {"val", "--val", false, [](const TuneConfig& c) { return Json(c.val_input); }},
+    {"seed", "--seed", false, [](const TuneConfig& c) { return Json(c.seed); }},
+};
+
+const SnapshotField& snapshot_field(const std::string& key) {
+    for (const auto& f : snapshot_fields)
+        if (key == f.key) return f;
+    throw Error(ErrorCode::internal, "no dcar-tune option is recorded as '" + key + "'");
+}
+
 Json options_json(const TuneConfig& c, const std::string& backbone) {
     Json j;
-    j["method"] = method_name(c.method);
-    j["backbone"] = backbone;
-    j["init_size"] = c.init_size;
-    j["prompt_length"] = c.prompts.length;
-    j["prompt_depth"] = c.prompts.depth;
-    j["text_prompts"] = c.prompts.text;
-    j["visual_prompts"] = visual_mode_name(c.prompts.visual);
-    j["visual_init"] = c.prompts.visual_xavier ? "xavier" : "normal";
-    j["cate_in_batch"] = c.objective.cate_in_batch;
-    j["prompt_init"] = c.prompts.init;
-    j["caa"] = c.caa.identity ? "identity" : "adapter";
-    j["caa_hidden"] = c.caa.hidden;
-    j["caa_ratio"] = c.caa.ratio;
-    j["con_mode"] = con_mode_name(c.objective.con);
-    j["lambda"] = c.objective.lambda;
-    j["cate_form"] = cate_form_name(c.objective.form);
-    j["dtr_train"] = dtr_mode_name(c.objective.dtr);
-    j["dtr_table"] = c.objective.update_table;
-    j["dtr_infer"] = c.dtr_infer;
-    j["w_min"] = c.objective.dtr_config.w_min;
-    j["w_max"] = c.objective.dtr_config.w_max;
-    j["ema"] = c.objective.dtr_config.momentum;
-    j["blank"] = blank_name(c.objective.blank);
-    j["alpha"] = c.alpha;
-    j["candidates"] = c.candidates;
-    j["weight_table"] = c.weight_table;
-    j["optimizer"] = c.optimizer.kind;
-    j["momentum"] = c.optimizer.momentum;
-    j["weight_decay"] = c.optimizer.weight_decay;
-    j["lr"] = c.lr;
-    j["warmup_lr"] = c.warmup_lr;
-    j["warmup_epochs"] = c.warmup_epochs;
-    j["warmup_steps"] = c.warmup_steps;
-    j["warmup"] = warmup_name(c.warmup);
-    j["epochs"] = c.epochs;
-    j["batch"] = c.batch;
-    j["hard_batches"] = c.hard_batches;
-    j["shots"] = c.shots;
-    j["augment"] = c.augment;
-    j["crop_min"] = c.crop_min;
-    j["val_fraction"] = c.val_fraction;
-    j["val"] = c.val_input;
-    j["seed"] = c.seed;
+    for (const auto& f : snapshot_fields) j[f.key] = f.value ? f.value(c) : Json(backbone);
     return j;
+}
+
+const SnapshotField* field_of_flag(const std::string& flag) {
+    for (const auto& f : snapshot_fields)
+        if (flag == f.flag) return &f;
+    return nullptr;
 }
 
 // R@1 in both directions: each image's best caption is one of its own; each caption's best image is its own.
@@ -255,6 +281,22 @@ public:
     TuneSummary run();
 
 private:
+    struct Schedule {
+        int64_t total_steps = 0, warmup_steps = 0;
+    };
+    struct EpochResult {
+        Json entry;  // the epoch's history entry (loss means, lr, seconds); empty when cut
+        double last_loss = 0;
+        bool cut = false;  // --max-steps ended the run inside the epoch
+    };
+
+    void check_config() const;
+    std::unique_ptr<CheckpointInfo> open_checkpoint() const;  // null unless resuming
+    void check_resume_options(const CheckpointInfo& resume) const;
+    // Prompts, CAA, the token weight table and the optimiser: new, or from the checkpoint's state.
+    void create_learned(const CheckpointInfo* resume, const model::TensorMap& state);
+    double learning_rate(int64_t step) const;
+    EpochResult train_epoch(int epoch, const Objective& objective, int64_t& step, std::FILE* step_log);
     void load_backbone(const CheckpointInfo* resume_from);
     void prepare_data();
     StepBatch make_batch(const std::vector<size_t>& indices, int epoch) ;
@@ -280,6 +322,7 @@ private:
     std::vector<TokenizedExample> tokens_;
     std::vector<size_t> train_, val_;
     Json history_ = Json::array();
+    Schedule schedule_;
 };
 
 void Trainer::load_backbone(const CheckpointInfo* resume_from) {
@@ -508,40 +551,38 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
     write_checkpoint(info);
 }
 
-TuneSummary Trainer::run() {
+void Trainer::check_config() const {
     if (config_.output.empty()) throw Error(ErrorCode::usage, "dcar-tune needs -o DIRECTORY for its checkpoints");
     if (config_.batch < 2) throw Error(ErrorCode::usage, "--batch must be at least 2 (the contrastive loss compares within a batch)");
     if (config_.epochs < 1) throw Error(ErrorCode::usage, "--epochs must be at least 1");
     if (config_.method != Method::full && config_.model.empty()) throw Error(ErrorCode::usage, "--model is required (the frozen CLIP)");
     if (config_.method == Method::full && config_.model.empty() && config_.init_size.empty())
         throw Error(ErrorCode::usage, "--method full needs --model CHECKPOINT or --init-size SPEC");
-    const std::string json_path = config_.output + "/checkpoint.json";
-    std::unique_ptr<CheckpointInfo> resume;
-    if (fs::exists(json_path)) {
-        if (!config_.resume)
-            throw_error(ErrorCode::usage, config_.output, "holds a checkpoint already: add --resume to continue it, or choose another directory");
-        resume = std::make_unique<CheckpointInfo>(read_checkpoint(config_.output));
-        log_.info("resuming " + config_.output + " after epoch " + std::to_string(resume->epoch));
-    }
-    load_backbone(resume.get());
-    tokenizer_ = std::make_unique<model::Tokenizer>(model::vocab_path(config_.vocab));
-    preprocess_.resolution = static_cast<int>(model_.config.image_resolution);
-    loader_ = std::make_unique<ImageLoader>(preprocess_, size_t(2) << 30);
+}
 
-    model::TensorMap state;
-    if (resume) {
-        const Json previous = Json::parse(resume->json_text);
-        const Json now = options_json(config_, backbone_fingerprint_);
-        // An option newer than the checkpoint counts as given at its default.
-        const Json defaults = options_json(method_defaults(config_.method), backbone_fingerprint_);
-        for (const auto& [key, value] : now.items())
-            if (previous["options"].contains(key) ? previous["options"][key] != value : defaults[key] != value)
-                throw_error(ErrorCode::usage, config_.output,
-                            "was trained with " + key + " = " + (previous["options"].contains(key) ? dump_json(previous["options"][key]) : "(unset)") +
-                                ", this run has " + dump_json(value) + ": resume with the same options");
-        state = model::read_safetensors(resume->state_file);
-        history_ = previous["history"];
-    }
+std::unique_ptr<CheckpointInfo> Trainer::open_checkpoint() const {
+    if (!fs::exists(config_.output + "/checkpoint.json")) return nullptr;
+    if (!config_.resume)
+        throw_error(ErrorCode::usage, config_.output, "holds a checkpoint already: add --resume to continue it, or choose another directory");
+    auto resume = std::make_unique<CheckpointInfo>(read_checkpoint(config_.output));
+    log_.info("resuming " + config_.output + " after epoch " + std::to_string(resume->epoch));
+    return resume;
+}
+
+void Trainer::check_resume_options(const CheckpointInfo& resume) const {
+    const Json& previous = resume.options;
+    const Json now = options_json(config_, backbone_fingerprint_);
+    // An option newer than the checkpoint counts as given at its default.
+    const Json defaults = options_json(method_defaults(config_.method), backbone_fingerprint_);
+    for (const auto& [key, value] : now.items())
+        if (previous.contains(key) ? previous[key] != value : defaults[key] != value)
+            throw_error(ErrorCode::usage, config_.output,
+                        "was trained with " + key + " = " + (previous.contains(key) ? dump_json(previous[key]) : "(unset)") +
+                            " (" + snapshot_field(key).flag + "), this run has " + dump_json(value) +
+                            ": resume with the same options");
+}
+
+void Trainer::create_learned(const CheckpointInfo* resume, const model::TensorMap& state) {
     if (config_.method != Method::full) {
         prompt_config_ = config_.prompts;
         const int64_t layers = std::min(config_.prompts.text ? model_.config.text_layers : INT64_MAX,
@@ -579,14 +620,78 @@ TuneSummary Trainer::run() {
     int64_t trainable = 0;
     for (auto& [name, t] : parameters) trainable += t->numel();
     log_.info(std::string("method ") + method_name(config_.method) + ": " + std::to_string(trainable) + " trainable parameters");
+}
+
+double Trainer::learning_rate(int64_t step) const {
+    return scheduled_lr(step, schedule_.total_steps, schedule_.warmup_steps, config_.lr, config_.warmup_lr, config_.warmup);
+}
+
+Trainer::EpochResult Trainer::train_epoch(int epoch, const Objective& objective, int64_t& step, std::FILE* step_log) {
+    EpochResult result;
+    const auto epoch_start = std::chrono::steady_clock::now();
+    const std::vector<std::vector<size_t>> batches = epoch_batches(train_, epoch);
+    double sum_loss = 0, sum_con = 0, sum_cate = 0;
+    int64_t done = 0;
+    std::future<StepBatch> next = std::async(std::launch::async, [&, epoch] { return make_batch(batches[0], epoch); });
+    for (size_t bi = 0; bi < batches.size(); ++bi) {
+        const auto wait_start = std::chrono::steady_clock::now();
+        StepBatch batch = next.get();
+        if (bi + 1 < batches.size()) next = std::async(std::launch::async, [&, epoch, bi] { return make_batch(batches[bi + 1], epoch); });
+        const auto step_start = std::chrono::steady_clock::now();
+        batch.pixels = batch.pixels.to(device_);
+        const double lr = learning_rate(step);
+        optimizer_->zero_grad();
+        const StepLosses losses = objective.forward(batch);
+        losses.total.backward();
+        optimizer_->step(lr);
+        const double loss = losses.total.item<double>();
+        const auto end = std::chrono::steady_clock::now();
+        if (!std::isfinite(loss)) throw Error(ErrorCode::model, "the loss is " + std::to_string(loss) + " at step " + std::to_string(step + 1) + ": lower --lr");
+        sum_loss += loss, sum_con += losses.con, sum_cate += losses.cate, ++done, ++step;
+        if (step_log) {
+            Json line = {{"epoch", epoch + 1}, {"step", step}, {"lr", lr}, {"loss", loss}, {"loss_con", losses.con},
+                         {"loss_cate", losses.cate}, {"seconds", std::chrono::duration<double>(end - step_start).count()},
+                         {"data_wait", std::chrono::duration<double>(step_start - wait_start).count()}};
+            std::fputs((dump_json(line) + "\n").c_str(), step_log);
+            std::fflush(step_log);
+        }
+        log_.progress("steps", static_cast<uint64_t>(step), static_cast<uint64_t>(schedule_.total_steps));
+        result.last_loss = loss;
+        if (config_.max_steps > 0 && step >= config_.max_steps && bi + 1 < batches.size()) {
+            if (next.valid()) next.wait();
+            result.cut = true;
+            return result;
+        }
+    }
+    result.entry = {{"epoch", epoch + 1}, {"loss", sum_loss / static_cast<double>(done)}, {"loss_con", sum_con / static_cast<double>(done)},
+                    {"loss_cate", sum_cate / static_cast<double>(done)}, {"lr", learning_rate(step - 1)},
+                    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count()}};
+    return result;
+}
+
+TuneSummary Trainer::run() {
+    check_config();
+    const std::unique_ptr<CheckpointInfo> resume = open_checkpoint();
+    load_backbone(resume.get());
+    tokenizer_ = std::make_unique<model::Tokenizer>(model::vocab_path(config_.vocab));
+    preprocess_.resolution = static_cast<int>(model_.config.image_resolution);
+    loader_ = std::make_unique<ImageLoader>(preprocess_, size_t(2) << 30);
+
+    model::TensorMap state;
+    if (resume) {
+        check_resume_options(*resume);
+        state = model::read_safetensors(resume->state_file);
+        history_ = resume->history;
+    }
+    create_learned(resume.get(), state);
 
     prepare_data();
     ObjectiveConfig objective_config = config_.objective;
     objective_config.alpha = config_.alpha;
     const Objective objective(model_, prompts_.get(), caa_.get(), &features_, &table_, objective_config);
     const int64_t per_epoch = static_cast<int64_t>(epoch_batches(train_, 0).size());
-    const int64_t total_steps = per_epoch * config_.epochs, warmup_steps =
-        config_.warmup_steps > 0 ? config_.warmup_steps : per_epoch * config_.warmup_epochs;
+    schedule_.total_steps = per_epoch * config_.epochs;
+    schedule_.warmup_steps = config_.warmup_steps > 0 ? config_.warmup_steps : per_epoch * config_.warmup_epochs;
     // The step log is a log, not a result: written line by line as steps finish, so it can be followed live.
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
     if (!config_.step_log.empty()) {
@@ -595,58 +700,19 @@ TuneSummary Trainer::run() {
     }
 
     TuneSummary summary;
-    summary.checkpoint = json_path;
+    summary.checkpoint = config_.output + "/checkpoint.json";
     int64_t step = resume ? resume->step : 0;
     summary.steps = step;
     const int first_epoch = resume ? resume->epoch : 0;
-    bool cut = false;
-    for (int epoch = first_epoch; epoch < config_.epochs && !cut; ++epoch) {
-        const auto epoch_start = std::chrono::steady_clock::now();
-        const std::vector<std::vector<size_t>> batches = epoch_batches(train_, epoch);
-        double sum_loss = 0, sum_con = 0, sum_cate = 0;
-        int64_t done = 0;
-        std::future<StepBatch> next = std::async(std::launch::async, [&, epoch] { return make_batch(batches[0], epoch); });
-        for (size_t bi = 0; bi < batches.size(); ++bi) {
-            const auto wait_start = std::chrono::steady_clock::now();
-            StepBatch batch = next.get();
-            if (bi + 1 < batches.size()) next = std::async(std::launch::async, [&, epoch, bi] { return make_batch(batches[bi + 1], epoch); });
-            const auto step_start = std::chrono::steady_clock::now();
-            batch.pixels = batch.pixels.to(device_);
-            const double lr = scheduled_lr(step, total_steps, warmup_steps, config_.lr, config_.warmup_lr, config_.warmup);
-            optimizer_->zero_grad();
-            const StepLosses losses = objective.forward(batch);
-            losses.total.backward();
-            optimizer_->step(lr);
-            const double loss = losses.total.item<double>();
-            const auto end = std::chrono::steady_clock::now();
-            if (!std::isfinite(loss)) throw Error(ErrorCode::model, "the loss is " + std::to_string(loss) + " at step " + std::to_string(step + 1) + ": lower --lr");
-            sum_loss += loss, sum_con += losses.con, sum_cate += losses.cate, ++done, ++step;
-            if (step_log) {
-                Json line = {{"epoch", epoch + 1}, {"step", step}, {"lr", lr}, {"loss", loss}, {"loss_con", losses.con},
-                             {"loss_cate", losses.cate}, {"seconds", std::chrono::duration<double>(end - step_start).count()},
-                             {"data_wait", std::chrono::duration<double>(step_start - wait_start).count()}};
-                std::fputs((dump_json(line) + "\n").c_str(), step_log.get());
-                std::fflush(step_log.get());
-            }
-            log_.progress("steps", static_cast<uint64_t>(step), static_cast<uint64_t>(total_steps));
-            summary.last_loss = loss;
-            if (config_.max_steps > 0 && step >= config_.max_steps) {
-                cut = bi + 1 < batches.size();
-                if (cut) {
-                    if (next.valid()) next.wait();
-                    break;
-                }
-            }
-        }
+    for (int epoch = first_epoch; epoch < config_.epochs; ++epoch) {
+        EpochResult result = train_epoch(epoch, objective, step, step_log.get());
         summary.steps = step;
-        if (cut) {
+        summary.last_loss = result.last_loss;
+        if (result.cut) {
             log_.info("stopped after " + std::to_string(step) + " steps (--max-steps), inside epoch " + std::to_string(epoch + 1) + ": no checkpoint for it");
             break;
         }
-        Json entry = {{"epoch", epoch + 1}, {"loss", sum_loss / static_cast<double>(done)}, {"loss_con", sum_con / static_cast<double>(done)},
-                      {"loss_cate", sum_cate / static_cast<double>(done)},
-                      {"lr", scheduled_lr(step - 1, total_steps, warmup_steps, config_.lr, config_.warmup_lr, config_.warmup)},
-                      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count()}};
+        Json& entry = result.entry;
         std::string val_text;
         if (!val_.empty()) {
             const auto [i2t, t2i] = validate();
@@ -674,6 +740,26 @@ TuneSummary Trainer::run() {
 }
 
 }  // namespace
+
+std::string method_defaults_text(const std::string& flag) {
+    const SnapshotField* field = field_of_flag(flag);
+    if (!field || !field->value) throw Error(ErrorCode::internal, "no method default for " + flag);
+    std::string text = "[";
+    for (const Method m : {Method::coop, Method::vpt, Method::maple, Method::dcar, Method::full}) {
+        if (m != Method::coop) text += "/";
+        const Json value = field->value(method_defaults(m));
+        if (m == Method::full && field->prompts_only) {
+            text += "-";
+        } else if (value.is_number_float()) {
+            char number[32];
+            std::snprintf(number, sizeof number, "%g", value.get<double>());
+            text += number;
+        } else {
+            text += value.is_string() ? value.get<std::string>() : dump_json(value);
+        }
+    }
+    return text + "]";
+}
 
 TuneSummary run_tune(const TuneConfig& config, const Log& log) {
     Trainer trainer(config, log);

@@ -97,7 +97,9 @@ wait $pid 2>/dev/null || true
 expect_status 2 "${tune[@]}" -o parts mined.jsonl
 grep -q "holds a checkpoint already: add --resume" err || fail "$(cat err)"
 expect_status 2 "${tune[@]}" -o parts --resume --seed 2 mined.jsonl
-grep -q "was trained with seed = 1, this run has 2" err || fail "$(cat err)"
+grep -q "was trained with seed = 1 (--seed), this run has 2" err || fail "$(cat err)"
+expect_status 2 "${tune[@]}" -o parts --resume --dtr none mined.jsonl  # the error names the flag the user types
+grep -q 'was trained with dtr_train = "pair" (--dtr), this run has "none"' err || fail "$(cat err)"
 expect_status 0 "${tune[@]}" -o parts --resume mined.jsonl
 cmp whole/state-epoch-0004.safetensors parts/state-epoch-0004.safetensors || fail "resumed run differs from the uninterrupted one"
 [ "$(ls parts | grep -c '^state-epoch')" = 1 ] || fail "old epoch states left: $(ls parts)"

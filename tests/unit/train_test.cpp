@@ -387,6 +387,24 @@ TEST(Optimizers, FollowPyTorchsUpdateRules) {
     EXPECT_NEAR(scheduled_lr(55, 100, 10, 0.01, 1e-5), 0.005, 1e-12);
 }
 
+TEST(TuneOptions, HelpShowsEachMethodsDefaultFromTheDefaultsThemselves) {
+    EXPECT_EQ(method_defaults_text("--lr"), "[0.002/0.0035/0.0035/0.0035/0.0005]");
+    EXPECT_EQ(method_defaults_text("--prompt-length"), "[4/2/2/2/-]");  // prompts: not for full
+    EXPECT_EQ(method_defaults_text("--visual-prompts"), "[none/independent/coupled/coupled/-]");
+    EXPECT_EQ(method_defaults_text("--epochs"), "[20/20/20/20/10]");
+    EXPECT_EQ(method_defaults_text("--lambda"), "[0/0/0/1/0]");
+    EXPECT_EQ(parse_method("maple"), Method::maple);
+    EXPECT_STREQ(method_name(Method::full), "full");
+    try {
+        parse_method("clip");
+        ADD_FAILURE() << "an unknown method was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::usage);
+        EXPECT_STREQ(e.what(), "--method is coop, vpt, maple, dcar or full, not 'clip'");
+    }
+    EXPECT_THROW(method_defaults_text("--output"), Error);  // not a recorded option
+}
+
 TEST(ModelSpec, SizesAndRandomInit) {
     const model::ClipConfig c = model::clip_config_from_spec("image=64,patch=8,width=128,layers=3,text-width=192,embed=96");
     EXPECT_EQ(c.vision_heads, 2);
@@ -508,7 +526,7 @@ TEST_F(TuneRun, ResumeEqualsAnUninterruptedRun) {
     changed.resume = true;
     changed.lr = 0.02;
     expect_error([&] { run_tune(changed, Log()); }, ErrorCode::usage,
-                 (dir_ / "parts").string() + ": was trained with lr = 0.01, this run has 0.02: resume with the same options");
+                 (dir_ / "parts").string() + ": was trained with lr = 0.01 (--lr), this run has 0.02: resume with the same options");
     expect_error([&] { run_tune(config("parts"), Log()); }, ErrorCode::usage,
                  (dir_ / "parts").string() + ": holds a checkpoint already: add --resume to continue it, or choose another directory");
 }
