@@ -7,6 +7,8 @@
 //   embed_parts decode LIST
 //   embed_parts model-only MODEL N BATCH DTYPE [MODE]
 //   embed_parts text-only MODEL CAPTIONS BATCH DTYPE [MODE]     (CAPTIONS: one per line, or id<TAB>caption)
+//   embed_parts tokens CAPTIONS      the token ids dcar encodes, SOT to EOT, one caption per line (for the
+//                                    reference, bench/text.sh)
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <chrono>
@@ -82,6 +84,19 @@ int main(int argc, char** argv) {
         const auto start = std::chrono::steady_clock::now();
         for (size_t first = 0; first < captions.size(); first += batch) run(first, std::min(batch, captions.size() - first));
         std::printf("text-only\t%zu\t%.3f\n", captions.size(), seconds_since(start));
+        return 0;
+    }
+    if (what == "tokens") {
+        const model::Tokenizer tokenizer(model::Tokenizer::default_vocab_path());
+        std::ifstream in(argv[2]);
+        for (std::string line; std::getline(in, line);) {
+            const size_t tab = line.find('\t');
+            if (line.empty()) continue;
+            const auto ids = train::caption_tokens(tokenizer, tab == std::string::npos ? line : line.substr(tab + 1), 77, 0, true);
+            std::printf("%d", model::Tokenizer::sot);
+            for (const int32_t id : ids) std::printf(" %d", id);
+            std::printf(" %d\n", model::Tokenizer::eot);
+        }
         return 0;
     }
     std::fprintf(stderr, "embed_parts: bad arguments\n");

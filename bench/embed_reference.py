@@ -7,6 +7,9 @@ a ViT-B/32-size CLIP in OpenAI's layout (tests/unit/clip_reference.py's model at
   embed_reference.py decode LIST                         decode + CLIP transform only, one thread: images/s
   embed_reference.py model-only MODEL N BATCH            encode_image on random pixels: images/s
   embed_reference.py end2end MODEL LIST BATCH OUT.npy    DataLoader (1 decode worker) → model → normalised features
+  embed_reference.py text MODEL IDS BATCH OUT.npy        OpenAI's encode_text on token ids (one caption a line,
+                                                         SOT..EOT), padded to the 77-token context as OpenAI's
+                                                         tokenize() pads: captions/s, normalised features
 Timings go to stdout as "<what>\t<images>\t<seconds>"."""
 import os
 import sys
@@ -99,6 +102,21 @@ def main():
                 f = model.encode_image(pixels)
                 out.append((f / f.norm(dim=-1, keepdim=True)).numpy())
         print(f"end2end\t{len(files)}\t{time.perf_counter() - start:.3f}")
+        np.save(sys.argv[5], np.concatenate(out).astype(np.float32))
+    elif what == "text":
+        model, batch = load_model(sys.argv[2]), int(sys.argv[4])
+        rows = [[int(t) for t in line.split()] for line in open(sys.argv[3]) if line.strip()]
+        ids = torch.zeros(len(rows), ref.CONTEXT, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.tensor(r)
+        out = []
+        with torch.no_grad():
+            model.encode_text(ids[:2])  # warm-up
+            start = time.perf_counter()
+            for first in range(0, len(rows), batch):
+                f = model.encode_text(ids[first : first + batch])
+                out.append((f / f.norm(dim=-1, keepdim=True)).numpy())
+        print(f"text\t{len(rows)}\t{time.perf_counter() - start:.3f}")
         np.save(sys.argv[5], np.concatenate(out).astype(np.float32))
 
 
