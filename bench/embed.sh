@@ -47,11 +47,7 @@ for dtype in fp32 bf16; do
   timed "$BUILD/dcar-embed" -q -m "$MODEL" --dtype $dtype -b 32 -o "$OUT/$dtype.dcs" < "$OUT/list.txt"
   row "end2end-$dtype" dcar "$COUNT" "$WALL" "$RSS"
   "$BUILD/dcar-cat" --format npy -o "$OUT/$dtype.npy" "$OUT/$dtype.dcs"
-  /usr/bin/python3 -c "
-import numpy as np
-a, b = np.load('$OUT/$dtype.npy'), np.load('$OUT/ref.npy')
-c = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-print(f'cosine-$dtype\tdcar-vs-python\t{len(c)}\tmin {c.min():.6f}\tmean {c.mean():.6f}')" | tee -a "$RESULTS"
+  /usr/bin/python3 "$HERE/cosine.py" "$OUT/$dtype.npy" "$OUT/ref.npy" "cosine-$dtype" dcar-vs-python | tee -a "$RESULTS"
 done
 
 /usr/bin/python3 -c "

@@ -46,9 +46,5 @@ for set in fdrd short; do
   "$BUILD/dcar-embed" -q -m "$MODEL" --text -b 64 -o "$OUT/$set.dcs" "$OUT/$set.tsv"
   row end2end dcar 1024 "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.3f", b - a}')"
   "$BUILD/dcar-cat" --format npy -o "$OUT/$set.npy" "$OUT/$set.dcs"
-  /usr/bin/python3 -c "
-import numpy as np
-a, b = np.load('$OUT/$set.npy'), np.load('$OUT/$set-ref.npy')
-c = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-print(f'$set\tcosine\tdcar-vs-python\t{len(c)}\tmin {c.min():.7f}\tmean {c.mean():.7f}\t$tokens')" | tee -a "$RESULTS"
+  /usr/bin/python3 "$HERE/cosine.py" "$OUT/$set.npy" "$OUT/$set-ref.npy" "$set" cosine dcar-vs-python | tee -a "$RESULTS"
 done
