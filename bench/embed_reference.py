@@ -35,8 +35,13 @@ def transform():
                       lambda im: im.convert("RGB"), T.ToTensor(), T.Normalize(MEAN, STD)])
 
 
+def openai_model():
+    # Heads of 64 as OpenAI builds them, given here: TinyClip's defaults were fixed at import, at the tiny sizes.
+    return ref.TinyClip(vision_heads=ref.V_WIDTH // 64, text_heads=ref.T_WIDTH // 64).eval()
+
+
 def load_model(path):
-    model = ref.TinyClip().eval()
+    model = openai_model()
     header_len = int.from_bytes(open(path, "rb").read(8), "little")
     import json
     with open(path, "rb") as f:
@@ -72,7 +77,7 @@ def main():
     what = sys.argv[1]
     if what == "model":
         torch.manual_seed(0)
-        model = ref.TinyClip().eval()
+        model = openai_model()
         ref.randomise(model)
         # OpenAI's architecture (QuickGELU, heads of 64), recorded as dcar records it.
         ref.write_safetensors(sys.argv[2], {k: v.detach() for k, v in model.state_dict().items()},

@@ -507,7 +507,7 @@ def command_tiny_model(args):
     ref.V_WIDTH, ref.V_LAYERS, ref.T_WIDTH, ref.T_LAYERS = 128, 3, 128, 3
     ref.VOCAB, ref.CONTEXT, ref.SOT, ref.EOT = 49408, 77, SOT, EOT
     torch.manual_seed(0)
-    model = ref.TinyClip().eval()
+    model = ref.TinyClip(vision_heads=ref.V_WIDTH // 64, text_heads=ref.T_WIDTH // 64).eval()  # heads of 64, for these sizes
     ref.randomise(model)
     with torch.no_grad():
         model.logit_scale.fill_(math.log(100.0))
