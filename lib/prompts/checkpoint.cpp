@@ -24,9 +24,9 @@ std::string file_checksum(const std::string& path) {
 
 namespace {
 
-void check_file(const std::string& path, const Json& j, const char* key) {
-    if (!j.contains(key)) return;
-    const std::string expected = j.at(key).get<std::string>(), found = file_checksum(path);
+void check_file(const std::string& path, const std::string& expected) {
+    if (expected.empty()) return;
+    const std::string found = file_checksum(path);
     if (found != expected)
         throw_error(ErrorCode::format, path,
                     "checksum " + found + " differs from " + expected + " in checkpoint.json: the file changed after dcar-tune wrote it");
@@ -45,7 +45,6 @@ std::string file_in(const std::string& directory, const Json& name, const std::s
 CheckpointInfo parse_checkpoint(const std::string& json_text, const std::string& json_path, const std::string& directory) {
     CheckpointInfo info;
     info.directory = directory;
-    info.json_text = json_text;
     try {
         const auto j = Json::parse(json_text);
         if (!j.is_object() || j.value("format", "") != "dcar-checkpoint")
@@ -82,6 +81,8 @@ CheckpointInfo parse_checkpoint(const std::string& json_text, const std::string&
         info.step = j.at("step").get<int64_t>();
         info.state_file = file_in(directory, j.at("state"), json_path);
         if (j.contains("model")) info.model_file = file_in(directory, j.at("model"), json_path);
+        info.state_checksum = j.value("state_fnv1a", "");
+        info.model_checksum = j.value("model_fnv1a", "");
     } catch (const nlohmann::json::exception& e) {
         throw_error(ErrorCode::format, json_path, std::string("unreadable checkpoint: ") + e.what());
     }
@@ -98,9 +99,8 @@ CheckpointInfo read_checkpoint(const std::string& path) {
     std::string text, line;
     while (io::read_line(*source, line)) text += line + "\n";
     CheckpointInfo info = parse_checkpoint(text, json_path, directory);
-    const auto j = Json::parse(text);  // parsed above without error
-    check_file(info.state_file, j, "state_fnv1a");
-    if (!info.model_file.empty()) check_file(info.model_file, j, "model_fnv1a");
+    check_file(info.state_file, info.state_checksum);
+    if (!info.model_file.empty()) check_file(info.model_file, info.model_checksum);
     return info;
 }
 

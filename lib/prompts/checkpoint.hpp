@@ -20,7 +20,6 @@ namespace dcar::train {
 
 struct CheckpointInfo {
     std::string directory;
-    std::string json_text;      // checkpoint.json as read (the reader only)
     std::string method;
     std::string fingerprint;    // the backbone the prompts belong to (full: the model in model_file)
     std::string initial_fingerprint, backbone_size, backbone_path;  // where the run started: the backbone, its size, -m
@@ -36,6 +35,9 @@ struct CheckpointInfo {
     int64_t step = 0;
     std::string state_file;          // full paths
     std::string model_file;          // full only
+    // The files' FNV-1a checksums as checkpoint.json records them ("" = none: written before there were
+    // checksums). The reader fills them in; the writer computes its own.
+    std::string state_checksum, model_checksum;
 };
 
 // path: the directory or its checkpoint.json. The state and model files are checked against the FNV-1a
