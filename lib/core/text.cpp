@@ -1,6 +1,8 @@
 // Implementation of the string helpers; format_float uses %.9g then shortens while the value survives.
 #include "core/text.hpp"
 
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -56,6 +58,33 @@ std::string format_float(float v) {
         if (std::strtof(buf, nullptr) == v) break;
     }
     return buf;
+}
+
+std::optional<double> to_double(const std::string& s) {
+    if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(s.c_str(), &end);
+    if (*end != '\0' || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+    return v;
+}
+
+std::optional<int64_t> to_int64(const std::string& s) {
+    if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(s.c_str(), &end, 10);
+    if (*end != '\0' || errno == ERANGE) return std::nullopt;
+    return static_cast<int64_t>(v);
+}
+
+std::optional<uint64_t> to_uint64(const std::string& s) {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+    if (errno == ERANGE) return std::nullopt;
+    return static_cast<uint64_t>(v);
 }
 
 std::string json_float(float v) { return std::isfinite(v) ? format_float(v) : "null"; }

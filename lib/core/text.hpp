@@ -1,6 +1,7 @@
 // Small string helpers shared by the readers, writers and reports.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ std::string shape_text(const std::vector<int64_t>& shape);
 std::string zero_padded(uint64_t v, int width);
 // The shortest decimal form that reads back as the same float ("0.1", not "0.100000001").
 std::string format_float(float v);
+// The whole of s as a number, or nothing (no trailing characters, no blanks; doubles must be finite).
+std::optional<double> to_double(const std::string& s);
+std::optional<int64_t> to_int64(const std::string& s);
+std::optional<uint64_t> to_uint64(const std::string& s);  // digits only: "-1" is refused, not wrapped
 // format_float for JSON: non-finite values become null.
 std::string json_float(float v);
 // argv as one line a shell would read back: arguments with spaces or quotes are single-quoted.

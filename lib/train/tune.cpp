@@ -33,6 +33,7 @@
 #include "negatives/dataset.hpp"
 #include "prompts/encode.hpp"
 #include "negatives/negatives.hpp"
+#include "train/tune_options.hpp"
 
 namespace dcar::train {
 
@@ -188,80 +189,6 @@ struct TokenizedExample {
     std::vector<std::vector<int32_t>> candidates;
     std::vector<float> candidate_weights;
 };
-
-// The options a run is made of, as checkpoint.json's "options" records them: its key, the flag a user gives it
-// with, and its value in a config. A resume must repeat every one; the table also gives --help each method's
-// defaults (method_defaults_text). Keys are checkpoint.json's and stay as they are, so older checkpoints resume.
-struct SnapshotField {
-    const char* key;
-    const char* flag;
-    bool prompts_only;  // meaningless for --method full
-    Json (*value)(const TuneConfig&);
-};
-
-const SnapshotField snapshot_fields[] = {
-    {"method", "--method", false, [](const TuneConfig& c) { return Json(method_name(c.method)); }},
-    {"backbone", "--model", false, nullptr},  // the backbone's fingerprint: filled in by options_json
-    {"init_size", "--init-size", false, [](const TuneConfig& c) { return Json(c.init_size); }},
-    {"prompt_length", "--prompt-length", true, [](const TuneConfig& c) { return Json(c.prompts.length); }},
-    {"prompt_depth", "--prompt-depth", true, [](const TuneConfig& c) { return Json(c.prompts.depth); }},
-    {"text_prompts", "--no-text-prompts", true, [](const TuneConfig& c) { return Json(c.prompts.text); }},
-    {"visual_prompts", "--visual-prompts", true, [](const TuneConfig& c) { return Json(visual_mode_name(c.prompts.visual)); }},
-    {"visual_init", "--visual-init", false, [](const TuneConfig& c) { return Json(c.prompts.visual_xavier ? "xavier" : "normal"); }},
-    {"cate_in_batch", "--cate-in-batch", false, [](const TuneConfig& c) { return Json(c.objective.cate_in_batch); }},
-    {"prompt_init", "--prompt-init", true, [](const TuneConfig& c) { return Json(c.prompts.init); }},
-    {"caa", "--caa", false, [](const TuneConfig& c) { return Json(c.caa.identity ? "identity" : "adapter"); }},
-    {"caa_hidden", "--caa-hidden", false, [](const TuneConfig& c) { return Json(c.caa.hidden); }},
-    {"caa_ratio", "--caa-ratio", false, [](const TuneConfig& c) { return Json(c.caa.ratio); }},
-    {"con_mode", "--con-mode", false, [](const TuneConfig& c) { return Json(con_mode_name(c.objective.con)); }},
-    {"lambda", "--lambda", false, [](const TuneConfig& c) { return Json(c.objective.lambda); }},
-    {"cate_form", "--cate-form", false, [](const TuneConfig& c) { return Json(cate_form_name(c.objective.form)); }},
-    {"dtr_train", "--dtr", true, [](const TuneConfig& c) { return Json(dtr_mode_name(c.objective.dtr)); }},
-    {"dtr_table", "--dtr or --dtr-infer", false, [](const TuneConfig& c) { return Json(c.objective.update_table); }},
-    {"dtr_infer", "--dtr-infer", true, [](const TuneConfig& c) { return Json(c.dtr_infer); }},
-    {"w_min", "--w-min", false, [](const TuneConfig& c) { return Json(c.objective.dtr_config.w_min); }},
-    {"w_max", "--w-max", false, [](const TuneConfig& c) { return Json(c.objective.dtr_config.w_max); }},
-    {"ema", "--ema", false, [](const TuneConfig& c) { return Json(c.objective.dtr_config.momentum); }},
-    {"blank", "--blank", false, [](const TuneConfig& c) { return Json(blank_name(c.objective.blank)); }},
-    {"alpha", "--alpha", false, [](const TuneConfig& c) { return Json(c.alpha); }},
-    {"candidates", "--candidates", false, [](const TuneConfig& c) { return Json(c.candidates); }},
-    {"weight_table", "--weight-table", false, [](const TuneConfig& c) { return Json(c.weight_table); }},
-    {"optimizer", "--optimizer", false, [](const TuneConfig& c) { return Json(c.optimizer.kind); }},
-    {"momentum", "--momentum", false, [](const TuneConfig& c) { return Json(c.optimizer.momentum); }},
-    {"weight_decay", "--weight-decay", false, [](const TuneConfig& c) { return Json(c.optimizer.weight_decay); }},
-    {"lr", "--lr", false, [](const TuneConfig& c) { return Json(c.lr); }},
-    {"warmup_lr", "--warmup-lr", false, [](const TuneConfig& c) { return Json(c.warmup_lr); }},
-    {"warmup_epochs", "--warmup-epochs", false, [](const TuneConfig& c) { return Json(c.warmup_epochs); }},
-    {"warmup_steps", "--warmup-steps", false, [](const TuneConfig& c) { return Json(c.warmup_steps); }},
-    {"warmup", "--warmup", false, [](const TuneConfig& c) { return Json(warmup_name(c.warmup)); }},
-    {"epochs", "--epochs", false, [](const TuneConfig& c) { return Json(c.epochs); }},
-    {"batch", "--batch", false, [](const TuneConfig& c) { return Json(c.batch); }},
-    {"hard_batches", "--hard-batches", false, [](const TuneConfig& c) { return Json(c.hard_batches); }},
-    {"shots", "--shots", false, [](const TuneConfig& c) { return Json(c.shots); }},
-    {"augment", "--augment or --no-augment", false, [](const TuneConfig& c) { return Json(c.augment); }},
-    {"crop_min", "--crop-min", false, [](const TuneConfig& c) { return Json(c.crop_min); }},
-    {"val_fraction", "--val-fraction", false, [](const TuneConfig& c) { return Json(c.val_fraction); }},
-    {"val", "--val", false, [](const TuneConfig& c) { return Json(c.val_input); }},
-    {"seed", "--seed", false, [](const TuneConfig& c) { return Json(c.seed); }},
-};
-
-const SnapshotField& snapshot_field(const std::string& key) {
-    for (const auto& f : snapshot_fields)
-        if (key == f.key) return f;
-    throw Error(ErrorCode::internal, "no dcar-tune option is recorded as '" + key + "'");
-}
-
-Json options_json(const TuneConfig& c, const std::string& backbone) {
-    Json j;
-    for (const auto& f : snapshot_fields) j[f.key] = f.value ? f.value(c) : Json(backbone);
-    return j;
-}
-
-const SnapshotField* field_of_flag(const std::string& flag) {
-    for (const auto& f : snapshot_fields)
-        if (flag == f.flag) return &f;
-    return nullptr;
-}
 
 // R@1 in both directions: each image's best caption is one of its own; each caption's best image is its own.
 std::pair<double, double> recall_at_1(const at::Tensor& images, const at::Tensor& texts, const std::vector<int64_t>& text_image) {
@@ -578,7 +505,7 @@ void Trainer::check_resume_options(const CheckpointInfo& resume) const {
         if (previous.contains(key) ? previous[key] != value : defaults[key] != value)
             throw_error(ErrorCode::usage, config_.output,
                         "was trained with " + key + " = " + (previous.contains(key) ? dump_json(previous[key]) : "(unset)") +
-                            " (" + snapshot_field(key).flag + "), this run has " + dump_json(value) +
+                            " (" + flag_text(recorded_option(key)) + "), this run has " + dump_json(value) +
                             ": resume with the same options");
 }
 
@@ -740,26 +667,6 @@ TuneSummary Trainer::run() {
 }
 
 }  // namespace
-
-std::string method_defaults_text(const std::string& flag) {
-    const SnapshotField* field = field_of_flag(flag);
-    if (!field || !field->value) throw Error(ErrorCode::internal, "no method default for " + flag);
-    std::string text = "[";
-    for (const Method m : {Method::coop, Method::vpt, Method::maple, Method::dcar, Method::full}) {
-        if (m != Method::coop) text += "/";
-        const Json value = field->value(method_defaults(m));
-        if (m == Method::full && field->prompts_only) {
-            text += "-";
-        } else if (value.is_number_float()) {
-            char number[32];
-            std::snprintf(number, sizeof number, "%g", value.get<double>());
-            text += number;
-        } else {
-            text += value.is_string() ? value.get<std::string>() : dump_json(value);
-        }
-    }
-    return text + "]";
-}
 
 TuneSummary run_tune(const TuneConfig& config, const Log& log) {
     Trainer trainer(config, log);

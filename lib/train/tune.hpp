@@ -63,10 +63,6 @@ struct TuneConfig : model::RuntimeOptions {
 // augmentation. Callers apply these first and then the user's explicit options.
 TuneConfig method_defaults(Method method);
 
-// Each method's default of an option, for --help: "[coop/vpt/maple/dcar/full]", "-" where it does not apply to
-// full. flag as typed ("--lr"); Error(internal) for a flag that is not a recorded option.
-std::string method_defaults_text(const std::string& flag);
-
 struct TuneSummary {
     int epochs_done = 0;
     int64_t steps = 0;

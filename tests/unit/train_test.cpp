@@ -10,6 +10,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "clip_fixture.hpp"
 #include "model/preprocess.hpp"
@@ -22,6 +25,8 @@
 #include "train/objective.hpp"
 #include "train/optimizer.hpp"
 #include "train/tune.hpp"
+#include "train/tune_options.hpp"
+#include "core/text.hpp"
 
 namespace dcar::train {
 namespace {
@@ -388,11 +393,14 @@ TEST(Optimizers, FollowPyTorchsUpdateRules) {
 }
 
 TEST(TuneOptions, HelpShowsEachMethodsDefaultFromTheDefaultsThemselves) {
-    EXPECT_EQ(method_defaults_text("--lr"), "[0.002/0.0035/0.0035/0.0035/0.0005]");
-    EXPECT_EQ(method_defaults_text("--prompt-length"), "[4/2/2/2/-]");  // prompts: not for full
-    EXPECT_EQ(method_defaults_text("--visual-prompts"), "[none/independent/coupled/coupled/-]");
-    EXPECT_EQ(method_defaults_text("--epochs"), "[20/20/20/20/10]");
-    EXPECT_EQ(method_defaults_text("--lambda"), "[0/0/0/1/0]");
+    EXPECT_EQ(default_text(tune_option("lr")), "[0.002/0.0035/0.0035/0.0035/0.0005]");
+    EXPECT_EQ(default_text(tune_option("prompt-length")), "[4/2/2/2/-]");  // prompts: not for full
+    EXPECT_EQ(default_text(tune_option("visual-prompts")), "[none/independent/coupled/coupled/-]");
+    EXPECT_EQ(default_text(tune_option("epochs")), "[20/20/20/20/10]");
+    EXPECT_EQ(default_text(tune_option("lambda")), "[0/0/0/1/0]");
+    EXPECT_EQ(default_text(tune_option("alpha")), "0.5");
+    EXPECT_EQ(default_text(tune_option("method")), "dcar");
+    EXPECT_EQ(default_text(tune_option("output")), "");
     EXPECT_EQ(parse_method("maple"), Method::maple);
     EXPECT_STREQ(method_name(Method::full), "full");
     try {
@@ -402,7 +410,83 @@ TEST(TuneOptions, HelpShowsEachMethodsDefaultFromTheDefaultsThemselves) {
         EXPECT_EQ(e.code(), ErrorCode::usage);
         EXPECT_STREQ(e.what(), "--method is coop, vpt, maple, dcar or full, not 'clip'");
     }
-    EXPECT_THROW(method_defaults_text("--output"), Error);  // not a recorded option
+    EXPECT_THROW(tune_option("no-such-option"), Error);
+    EXPECT_THROW(recorded_option("output"), Error);  // not a recorded option
+}
+
+// checkpoint.json's options: their keys and order are a file format (older checkpoints resume; the tune CLI
+// test's checkpoints stay byte-identical), so the table must keep them.
+TEST(TuneOptions, RecordedKeysKeepTheCheckpointFormat) {
+    std::vector<std::string> keys;
+    const auto recorded = options_json(method_defaults(Method::dcar), "clip-0");
+    for (const auto& [key, value] : recorded.items()) keys.push_back(key);
+    const std::vector<std::string> expected = {
+        "method", "backbone", "init_size", "prompt_length", "prompt_depth", "text_prompts", "visual_prompts",
+        "visual_init", "cate_in_batch", "prompt_init", "caa", "caa_hidden", "caa_ratio", "con_mode", "lambda",
+        "cate_form", "dtr_train", "dtr_table", "dtr_infer", "w_min", "w_max", "ema", "blank", "alpha", "candidates",
+        "weight_table", "optimizer", "momentum", "weight_decay", "lr", "warmup_lr", "warmup_epochs", "warmup_steps",
+        "warmup", "epochs", "batch", "hard_batches", "shots", "augment", "crop_min", "val_fraction", "val", "seed"};
+    EXPECT_EQ(keys, expected);
+    EXPECT_EQ(flag_text(recorded_option("dtr_train")), "--dtr");  // resume errors name what the user types
+    EXPECT_EQ(flag_text(recorded_option("augment")), "--augment or --no-augment");
+}
+
+// What --help shows as a default is what the option reads back as: giving each shown default explicitly, for
+// each method, changes nothing that a checkpoint records.
+TEST(TuneOptions, EveryShownDefaultReadsBackAsItself) {
+    const char* methods[] = {"coop", "vpt", "maple", "dcar", "full"};
+    int checked = 0;
+    for (const auto& o : tune_options()) {
+        if (o.source != TuneOption::Source::own || !o.value_name || o.shown_default == TuneOption::Default::none) continue;
+        std::string shown = default_text(o);
+        std::vector<std::string> per_method(5, shown);
+        if (o.shown_default == TuneOption::Default::per_method) per_method = text::split(shown.substr(1, shown.size() - 2), '/');
+        ASSERT_EQ(per_method.size(), 5u) << o.flag;
+        for (size_t m = 0; m < 5; ++m) {
+            if (o.prompts_only && std::string(methods[m]) == "full") continue;
+            const TuneConfig base = tune_config({{"method", methods[m]}});
+            const TuneConfig given = tune_config({{"method", methods[m]}, {o.flag, per_method[m]}});
+            EXPECT_EQ(options_json(given, "b").dump(), options_json(base, "b").dump()) << "--" << o.flag << " " << per_method[m];
+            ++checked;
+        }
+    }
+    EXPECT_GT(checked, 60);
+}
+
+TEST(TuneOptions, TheTableParsesChecksAndCombinesOptions) {
+    const TuneConfig coop = tune_config({{"method", "coop"}, {"lr", "0.01"}, {"dtr", "table"}, {"no-augment", ""}, {"seed", "7"}});
+    EXPECT_EQ(coop.method, Method::coop);
+    EXPECT_EQ(coop.prompts.length, 4);  // coop's default, set before the options given
+    EXPECT_DOUBLE_EQ(coop.lr, 0.01);
+    EXPECT_EQ(coop.objective.dtr, DtrMode::table);
+    EXPECT_TRUE(coop.objective.update_table);
+    EXPECT_EQ(coop.dtr_infer, "table");  // follows --dtr unless --dtr-infer says otherwise
+    EXPECT_EQ(tune_config({{"dtr", "table"}, {"dtr-infer", "none"}}).dtr_infer, "none");
+    EXPECT_FALSE(coop.augment);
+    EXPECT_EQ(coop.seed, 7u);
+    EXPECT_EQ(tune_config({{"no-text-prompts", ""}, {"prompt-init", "a photo"}}).prompts.init, "");  // no text prompts to start
+    EXPECT_EQ(tune_config({{"prompt-init", "random"}}).prompts.init, "");
+    const auto refused = [](const std::map<std::string, std::string>& given, const std::string& message) {
+        try {
+            tune_config(given);
+            ADD_FAILURE() << "accepted: " << message;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::usage);
+            EXPECT_EQ(e.what(), message);
+        }
+    };
+    refused({{"lr", "fast"}}, "--lr takes a number of at least 0, not 'fast'");
+    refused({{"lr", "-0.1"}}, "--lr takes a number of at least 0, not '-0.1'");
+    refused({{"epochs", "0"}}, "--epochs takes a whole number of at least 1, not '0'");
+    refused({{"shots", "4x"}}, "--shots takes a whole number of at least 0, not '4x'");
+    refused({{"seed", "-1"}}, "--seed takes a whole number of at least 0, not '-1'");
+    refused({{"crop-min", "0"}}, "--crop-min takes a fraction in (0, 1], not '0'");
+    refused({{"caa", "mlp"}}, "--caa takes adapter or identity, not 'mlp'");
+    refused({{"method", "full"}, {"prompt-length", "2"}}, "--prompt-length does not apply to --method full");
+    refused({{"init-size", "image=32"}}, "--init-size applies to --method full only");
+    refused({{"warmup-steps", "2"}, {"warmup-epochs", "1"}}, "--warmup-steps and --warmup-epochs exclude each other");
+    refused({{"augment", ""}, {"no-augment", ""}}, "--no-augment and --augment exclude each other");
+    refused({{"batch", "8"}}, "dcar-tune has no option --batch");  // shared: parsed with the model options
 }
 
 TEST(ModelSpec, SizesAndRandomInit) {
