@@ -30,11 +30,13 @@
 #include "core/text.hpp"
 
 namespace dcar::model {
+
+std::string shape_text(at::IntArrayRef shape) { return text::shape_text(shape.vec()); }
+
 namespace {
 
 constexpr double layer_norm_eps = 1e-5;
 
-std::string shape_text(at::IntArrayRef shape) { return text::shape_text(shape.vec()); }
 
 [[noreturn]] void mismatch(const std::string& message) { throw Error(ErrorCode::mismatch, message); }
 

@@ -23,6 +23,9 @@ namespace dcar::model {
 
 using TensorMap = std::map<std::string, at::Tensor>;
 
+// A tensor's shape as "[2, 3]" (text::shape_text), for messages.
+std::string shape_text(at::IntArrayRef shape);
+
 // Every size of a CLIP ViT model, as OpenAI's build_model infers it from the weights (weights.hpp does that).
 struct ClipConfig {
     int64_t embed_dim = 0;         // joint embedding width (text_projection columns)

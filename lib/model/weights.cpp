@@ -35,7 +35,7 @@ namespace {
 
 using text::ends_with;
 using text::starts_with;
-std::string shape_text(at::IntArrayRef shape) { return text::shape_text(shape.vec()); }
+using model::shape_text;
 std::string shape_text(std::vector<int64_t> shape, bool reversed) {
     if (reversed) std::reverse(shape.begin(), shape.end());
     return text::shape_text(shape);

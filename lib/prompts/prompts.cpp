@@ -18,6 +18,8 @@ namespace dcar::train {
 
 namespace {
 
+using model::shape_text;
+
 at::Tensor normal(at::Generator& gen, std::vector<int64_t> shape, double std) {
     return at::normal(0.0, std, shape, gen);
 }
@@ -28,7 +30,6 @@ at::Tensor linear_uniform(at::Generator& gen, std::vector<int64_t> shape, int64_
     return at::empty(shape, at::kFloat).uniform_(-bound, bound, gen);
 }
 
-std::string shape_text(at::IntArrayRef shape) { return text::shape_text(shape.vec()); }
 
 at::Tensor take(const model::TensorMap& tensors, const std::string& name, std::vector<int64_t> shape,
                 const std::string& place) {
