@@ -37,6 +37,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Batches of captions a GPU window gathers before sorting them by length.
+constexpr size_t caption_window_batches = 8;
+
 struct Item {
     Item(std::string id_, std::string source_, std::string label_, size_t shard_ = 0, std::string member_ = "")
         : id(std::move(id_)), source(std::move(source_)), label(std::move(label_)), shard(shard_), member(std::move(member_)) {}
@@ -413,6 +416,9 @@ private:
     uint64_t embed_captions(const std::vector<const Item*>& items, stream::EmbeddingWriter& writer, std::vector<Reject>& rejects,
                             uint64_t& done_so_far, uint64_t total) {
         const size_t batch = size_t(std::max(1, config_.batch));
+        // On a GPU the captions are gathered in windows of several batches and run in batches of similar length
+        // (train::infer_texts); on the CPU each caption runs alone whatever the window.
+        const size_t window = clip_.device().is_cpu() ? batch : batch * caption_window_batches;
         const train::PromptSet* prompts = prompts_ ? &prompts_->prompts : nullptr;
         const int64_t k = train::context_slots(prompts);
         std::vector<std::vector<int32_t>> captions;
@@ -425,7 +431,7 @@ private:
             for (const auto& c : captions) rows.push_back(&c);
             train::TokenWeighting weighting;
             if (use_table_) weighting = [&](const train::TextBatch& texts) { return prompts_->table->weights_for(texts, prompts_->dtr); };
-            write_features(train::infer_texts(clip_, rows, prompts, weighting), batch_items, writer);
+            write_features(train::infer_texts(clip_, rows, prompts, weighting, batch), batch_items, writer);
             embedded += batch_items.size();
             done_so_far += batch_items.size();
             log_.progress("captions", done_so_far, total);
@@ -443,7 +449,7 @@ private:
             }
             if (cut) ++truncated_;
             batch_items.push_back(item);
-            if (batch_items.size() == batch) flush();
+            if (batch_items.size() == window) flush();
         }
         flush();
         return embedded;

@@ -2,11 +2,17 @@
 
 #include <ATen/TensorOperators.h>
 #include <ATen/ops/from_blob.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/index_select.h>
+#include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
 
@@ -81,15 +87,59 @@ at::Tensor infer_images(const model::Clip& model, const at::Tensor& pixels, cons
 }
 
 at::Tensor infer_texts(const model::Clip& model, const std::vector<const std::vector<int32_t>*>& captions,
-                       const PromptSet* prompts, const TokenWeighting& token_weights) {
+                       const PromptSet* prompts, const TokenWeighting& token_weights, size_t rows_per_call) {
     const int64_t k = context_slots(prompts);
     auto encode = [&](const std::vector<const std::vector<int32_t>*>& rows) {
         const TextBatch batch = make_text_batch(rows, k);
         return encode_texts(model, batch, token_weights ? token_weights(batch) : at::Tensor(), prompts);
     };
-    if (!model.device().is_cpu()) return encode(captions);
-    return model::encode_rows(static_cast<int64_t>(captions.size()), 0,
-                              [&](int64_t i) { return encode({captions[static_cast<size_t>(i)]}); });
+    if (model.device().is_cpu())
+        return model::encode_rows(static_cast<int64_t>(captions.size()), 0,
+                                  [&](int64_t i) { return encode({captions[static_cast<size_t>(i)]}); });
+    std::vector<size_t> lengths;
+    for (const auto* c : captions) lengths.push_back(c->size());
+    return encode_in_groups(length_groups(lengths, rows_per_call), [&](const std::vector<size_t>& group) {
+        std::vector<const std::vector<int32_t>*> rows;
+        for (const size_t i : group) rows.push_back(captions[i]);
+        return encode(rows);
+    });
+}
+
+std::vector<std::vector<size_t>> length_groups(const std::vector<size_t>& lengths, size_t rows) {
+    if (rows == 0) throw Error(ErrorCode::internal, "length_groups: groups of 0 rows");
+    std::vector<size_t> order(lengths.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+    std::vector<std::vector<size_t>> groups;
+    for (size_t start = 0; start < order.size(); start += rows)
+        groups.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(start),
+                            order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), start + rows)));
+    return groups;
+}
+
+at::Tensor encode_in_groups(const std::vector<std::vector<size_t>>& groups,
+                            const std::function<at::Tensor(const std::vector<size_t>&)>& encode_group) {
+    size_t n = 0;
+    for (const auto& g : groups) n += g.size();
+    std::vector<at::Tensor> parts(groups.size());
+    std::vector<int64_t> places;
+    for (size_t g = 0; g < groups.size(); ++g) {
+        parts[g] = encode_group(groups[g]);
+        if (parts[g].dim() != 2 || parts[g].size(0) != static_cast<int64_t>(groups[g].size()))
+            throw Error(ErrorCode::internal, "encode_in_groups: a group of " + std::to_string(groups[g].size()) + " gave " +
+                                                 text::shape_text(parts[g].sizes().vec()));
+        for (const size_t i : groups[g]) {
+            if (i >= n) throw Error(ErrorCode::internal, "encode_in_groups: index " + std::to_string(i) + " of " + std::to_string(n));
+            places.push_back(static_cast<int64_t>(i));
+        }
+    }
+    const at::Tensor stacked = at::cat(parts, 0);
+    const at::Tensor index = at::tensor(places, at::kLong).to(stacked.device());
+    // Where each input row went: inverse[place] = row of stacked; a repeated or missing index leaves a hole.
+    at::Tensor inverse = at::full({static_cast<int64_t>(n)}, -1, at::kLong).to(stacked.device());
+    inverse.scatter_(0, index, at::arange(static_cast<int64_t>(n), at::kLong).to(stacked.device()));
+    if (inverse.lt(0).any().item<bool>()) throw Error(ErrorCode::internal, "encode_in_groups: the groups do not cover every row once");
+    return stacked.index_select(0, inverse);
 }
 
 at::Tensor normalized(const at::Tensor& features) {

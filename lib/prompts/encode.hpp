@@ -44,12 +44,23 @@ at::Tensor encode_images(const model::Clip& model, const at::Tensor& pixels, con
 
 // Inference as dcar-embed and dcar-weigh promise it (docs/DETERMINISM.md): on the CPU every item is encoded on
 // its own (model::encode_rows; a caption at its own length), so its bytes depend on the item alone, never on
-// the batch, the thread count or the order; on a GPU the batch runs as one. token_weights, when given, maps a
-// batch to its [N, W] weights (see encode_texts) and must weigh each row by that row alone.
+// the batch, the thread count or the order. On a GPU the images run as one batch, and the captions in calls of
+// at most `rows_per_call` captions of similar length (length_groups), each padded only to its longest, so that
+// a window of many captions given at once costs what their lengths cost. token_weights, when given, maps a
+// batch to its [N, W] weights (see encode_texts) and must weigh each row by that row alone. Rows come back in
+// the order given.
 using TokenWeighting = std::function<at::Tensor(const TextBatch&)>;
 at::Tensor infer_images(const model::Clip& model, const at::Tensor& pixels, const PromptSet* prompts);
 at::Tensor infer_texts(const model::Clip& model, const std::vector<const std::vector<int32_t>*>& captions,
-                       const PromptSet* prompts, const TokenWeighting& token_weights = {});
+                       const PromptSet* prompts, const TokenWeighting& token_weights = {}, size_t rows_per_call = 64);
+
+// Captions' indices ordered by length (shortest first; equal lengths in input order), cut into groups of at
+// most `rows` (≥ 1) each.
+std::vector<std::vector<size_t>> length_groups(const std::vector<size_t>& lengths, size_t rows);
+// Runs encode_group on each group of indices and puts its rows [group size, E] back at those indices: the
+// result is [n, E] in input order, n = the number of indices over all groups (each 0..n-1 exactly once).
+at::Tensor encode_in_groups(const std::vector<std::vector<size_t>>& groups,
+                            const std::function<at::Tensor(const std::vector<size_t>&)>& encode_group);
 
 // Rows divided by their L2 norm, in fp32.
 at::Tensor normalized(const at::Tensor& features);

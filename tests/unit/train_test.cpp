@@ -20,6 +20,7 @@
 #include "model/tokenizer.hpp"
 #include "model/weights.hpp"
 #include "prompts/checkpoint.hpp"
+#include "prompts/encode.hpp"
 #include "prompts/inference.hpp"
 #include "negatives/negatives.hpp"
 #include "train/objective.hpp"
@@ -390,6 +391,39 @@ TEST(Optimizers, FollowPyTorchsUpdateRules) {
     EXPECT_NEAR(scheduled_lr(0, 100, 10, 0.01, 1e-5), 1e-5, 1e-12);
     EXPECT_NEAR(scheduled_lr(10, 100, 10, 0.01, 1e-5), 0.01, 1e-12);
     EXPECT_NEAR(scheduled_lr(55, 100, 10, 0.01, 1e-5), 0.005, 1e-12);
+}
+
+// The GPU path of infer_texts: captions sorted by length into groups, each group one padded call, the rows put
+// back in input order. Run here on the CPU with the tower itself: each group padded to its own longest gives the
+// embeddings each caption gets alone (the causal mask hides what comes after the end token).
+TEST(CaptionGroups, LengthGroupsKeepEveryRowAndTheirEmbeddings) {
+    const std::vector<size_t> lengths = {5, 1, 9, 1, 3, 9, 2};
+    const auto groups = length_groups(lengths, 3);
+    const std::vector<std::vector<size_t>> expected = {{1, 3, 6}, {4, 0, 2}, {5}};  // shortest first, ties in order
+    EXPECT_EQ(groups, expected);
+    EXPECT_EQ(length_groups({}, 4).size(), 0u);
+    EXPECT_THROW(length_groups(lengths, 0), Error);
+
+    const model::Clip clip = small_clip(3);
+    std::vector<std::vector<int32_t>> captions;
+    for (const size_t n : lengths) {
+        captions.emplace_back();
+        for (size_t j = 0; j < n; ++j) captions.back().push_back(static_cast<int32_t>(400 + 37 * j + 5 * n));
+    }
+    std::vector<const std::vector<int32_t>*> rows;
+    for (const auto& c : captions) rows.push_back(&c);
+    const at::Tensor alone = infer_texts(clip, rows, nullptr);  // the CPU: one caption a call
+    const at::Tensor grouped = encode_in_groups(groups, [&](const std::vector<size_t>& group) {
+        std::vector<const std::vector<int32_t>*> some;
+        for (const size_t i : group) some.push_back(rows[i]);
+        return encode_texts(clip, make_text_batch(some, 0), at::Tensor(), nullptr);
+    });
+    ASSERT_EQ(grouped.sizes(), alone.sizes());
+    EXPECT_GE(model::testing::min_cosine(grouped, alone), 0.99999);
+    // Not the identity: the rows did move (a group holds rows 1, 3, 6), and a wrong scatter would show.
+    EXPECT_LT(model::testing::min_cosine(grouped.roll(1, 0), alone), 0.99);
+    // Groups that repeat or miss a row are refused.
+    EXPECT_THROW(encode_in_groups({{0, 0}}, [](const std::vector<size_t>& g) { return at::zeros({int64_t(g.size()), 2}); }), Error);
 }
 
 TEST(TuneOptions, HelpShowsEachMethodsDefaultFromTheDefaultsThemselves) {
