@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -189,6 +190,24 @@ struct TokenizedExample {
     std::vector<std::vector<int32_t>> candidates;
     std::vector<float> candidate_weights;
 };
+
+// A resumed run's step log keeps only the steps its checkpoint holds: the steps of an epoch cut short by a kill
+// are run again, and their old lines (and a torn last line) would otherwise appear twice.
+void trim_step_log(const std::string& path, int64_t last_step) {
+    std::ifstream in(path);
+    if (!in) return;
+    std::string kept, line;
+    while (std::getline(in, line)) {
+        const Json entry = Json::parse(line, nullptr, false);
+        if (entry.is_object() && entry.contains("step") && entry["step"].is_number_integer() &&
+            entry["step"].get<int64_t>() <= last_step)
+            kept += line + "\n";
+    }
+    in.close();
+    const auto sink = io::open_sink(path);
+    sink->write(kept);
+    sink->commit();
+}
 
 // R@1 in both directions: each image's best caption is one of its own; each caption's best image is its own.
 std::pair<double, double> recall_at_1(const at::Tensor& images, const at::Tensor& texts, const std::vector<int64_t>& text_image) {
@@ -622,6 +641,7 @@ TuneSummary Trainer::run() {
     // The step log is a log, not a result: written line by line as steps finish, so it can be followed live.
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
     if (!config_.step_log.empty()) {
+        if (resume) trim_step_log(config_.step_log, resume->step);
         step_log.reset(std::fopen(config_.step_log.c_str(), resume ? "a" : "w"));
         if (!step_log) throw_errno(config_.step_log, "cannot write the step log");
     }

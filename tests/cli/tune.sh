@@ -100,7 +100,15 @@ expect_status 2 "${tune[@]}" -o parts --resume --seed 2 mined.jsonl
 grep -q "was trained with seed = 1 (--seed), this run has 2" err || fail "$(cat err)"
 expect_status 2 "${tune[@]}" -o parts --resume --dtr none mined.jsonl  # the error names the flag the user types
 grep -q 'was trained with dtr_train = "pair" (--dtr), this run has "none"' err || fail "$(cat err)"
-expect_status 0 "${tune[@]}" -o parts --resume mined.jsonl
+# Steps of the cut epoch that the kill left in the step log, and a torn last line, go when the run resumes.
+printf '{"epoch":9,"step":999,"lr":0.1,"loss":1.0}\n{"epoch":9,"st' >> steps.jsonl
+expect_status 0 "${tune[@]}" -o parts --resume --step-log steps.jsonl mined.jsonl
+/usr/bin/python3 - <<'PY' || fail "step log after the resume: $(cat steps.jsonl)"
+import json
+steps = [json.loads(line)["step"] for line in open("steps.jsonl")]
+assert steps == list(range(1, len(steps) + 1)), steps
+assert len(steps) == json.load(open("parts/checkpoint.json"))["step"], (len(steps), steps)
+PY
 cmp whole/state-epoch-0004.safetensors parts/state-epoch-0004.safetensors || fail "resumed run differs from the uninterrupted one"
 [ "$(ls parts | grep -c '^state-epoch')" = 1 ] || fail "old epoch states left: $(ls parts)"
 expect_status 0 "${tune[@]}" -o parts --resume mined.jsonl   # finished: nothing to do
