@@ -12,7 +12,6 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "core/text.hpp"
 #include "model/runtime.hpp"
 #include "model/tokenizer.hpp"
 
@@ -127,7 +126,7 @@ at::Tensor encode_in_groups(const std::vector<std::vector<size_t>>& groups,
         parts[g] = encode_group(groups[g]);
         if (parts[g].dim() != 2 || parts[g].size(0) != static_cast<int64_t>(groups[g].size()))
             throw Error(ErrorCode::internal, "encode_in_groups: a group of " + std::to_string(groups[g].size()) + " gave " +
-                                                 text::shape_text(parts[g].sizes().vec()));
+                                                 model::shape_text(parts[g].sizes()));
         for (const size_t i : groups[g]) {
             if (i >= n) throw Error(ErrorCode::internal, "encode_in_groups: index " + std::to_string(i) + " of " + std::to_string(n));
             places.push_back(static_cast<int64_t>(i));
