@@ -21,6 +21,7 @@ const cli::ModelOptionWords model_words{"auto", "backbone compute type: auto (bf
 }  // namespace
 
 int main(int argc, char** argv) {
+    model::run_with_passive_openmp_waits(argv);
     cli::ToolSpec spec{"dcar-tune", "dcar-tune -m MODEL -o DIR [options] [INPUT]",
                        "Learn prompts for a frozen CLIP with DCAR or a baseline, or train a whole CLIP (--method full).\n"
                        "INPUT (default -): records from dcar-mine-negatives (candidates for the category loss), or any manifest.\n"

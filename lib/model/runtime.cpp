@@ -7,7 +7,10 @@
 #include <malloc.h>
 #include <omp.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 #include <thread>
 #include <vector>
@@ -38,6 +41,18 @@ int set_threads(int n) {
         interop_set = true;
     }
     return applied;
+}
+
+void run_with_passive_openmp_waits(char** argv) {
+    if (std::getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OMP_WAIT_POLICY");  // execv failed: this process's libgomp never saw the value, so the log must not claim it
+}
+
+std::string openmp_wait_policy() {
+    const char* value = std::getenv("OMP_WAIT_POLICY");
+    return value ? value : "unset";
 }
 
 at::Tensor encode_rows(int64_t n, int threads, const std::function<at::Tensor(int64_t)>& encode_one) {

@@ -19,6 +19,17 @@ namespace dcar::model {
 // heap until it exits.
 int set_threads(int n);
 
+// libgomp reads OMP_WAIT_POLICY once, when it is loaded, and when it is unset its idle threads spin for a
+// while after every parallel region. Torch's CPU operators alternate OpenMP regions with OpenBLAS calls that
+// run on OpenBLAS's own threads, so the spinning threads take the cores those BLAS threads need: a pretraining
+// step on 2 cores took 1.8 times as long (docs/BENCHMARKS.md). When OMP_WAIT_POLICY is unset, this sets it to
+// PASSIVE and executes the program again with the same arguments, the only way the setting reaches libgomp;
+// call it first in main, before anything is read or written. It returns when the variable was set already
+// (the user's choice is kept) or when the execution fails (the run goes on, threads spinning as before).
+void run_with_passive_openmp_waits(char** argv);
+// OMP_WAIT_POLICY as this process runs with it, "unset" when it is not set (for the tools' log).
+std::string openmp_wait_policy();
+
 // The device every model tool runs on: "auto" is the first CUDA device when LibTorch has one, else the CPU;
 // anything else is parse_device's spelling. Throws dcar::Error(usage).
 at::Device resolve_device(const std::string& text);

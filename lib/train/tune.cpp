@@ -304,7 +304,8 @@ void Trainer::load_backbone(const CheckpointInfo* resume_from) {
         backbone_fingerprint_ = model_.fingerprint;
     }
     log_.info("model " + (config_.model.empty() ? std::string("(random init)") : config_.model) + ": " + model_.config.describe() +
-              " on " + device_.str() + " in " + model::dtype_name(model_.dtype()));
+              " on " + device_.str() + " in " + model::dtype_name(model_.dtype()) +
+              (device_.is_cpu() ? ", OMP_WAIT_POLICY " + model::openmp_wait_policy() : std::string()));
 }
 
 void Trainer::prepare_data() {

@@ -43,6 +43,14 @@ PY
 expect_status 2 dcar-tune --method full --init-size "$SIZE" -o warm2 --warmup-steps 2 --warmup-epochs 1 "${common[@]}" train.json
 grep -q "exclude each other" "$T/err" || fail "--warmup-steps with --warmup-epochs: $(cat "$T/err")"
 
+# Idle OpenMP threads sleep while OpenBLAS works (docs/BENCHMARKS.md): dcar-tune runs itself again with
+# OMP_WAIT_POLICY=PASSIVE when the variable is unset, and keeps the user's value when it is set.
+tune_log() { dcar-tune --method full --init-size "$SIZE" -o "$1" --epochs 1 --batch 6 --layout as-is --image-root "$T" --threads 1 train.json; }
+expect_status 0 env -u OMP_WAIT_POLICY bash -c "$(declare -f tune_log); SIZE=$SIZE T=$T tune_log waits1"
+grep -q "on cpu in fp32, OMP_WAIT_POLICY PASSIVE" "$T/err" || fail "unset OMP_WAIT_POLICY: $(cat "$T/err")"
+expect_status 0 env OMP_WAIT_POLICY=active bash -c "$(declare -f tune_log); SIZE=$SIZE T=$T tune_log waits2"
+grep -q "OMP_WAIT_POLICY active" "$T/err" || fail "OMP_WAIT_POLICY=active: $(cat "$T/err")"
+
 # negatives, the token table, and --explain.
 dcar-mine-negatives --quiet --layout as-is --image-root "$T" -o mined.jsonl train.json
 expect_status 0 dcar-weigh -m $M -o table.safetensors "${common[@]}" train.json
