@@ -57,7 +57,6 @@ int main(int argc, char** argv) {
         const auto inputs = c.inputs();
         if (inputs.size() != 1) throw Error(ErrorCode::usage, "expected one INPUT");
         config.input = inputs[0];
-        if (config.output.empty()) throw Error(ErrorCode::usage, "-o DIR is required (checkpoints go there)");
         const cli::ModelOptions shared = cli::model_options(a, model_words);
         static_cast<model::RuntimeOptions&>(config) = shared.runtime;
         config.read.image_root = shared.image_root;

@@ -499,7 +499,7 @@ void Trainer::save_checkpoint(int epoch, int64_t step) {
 }
 
 void Trainer::check_config() const {
-    if (config_.output.empty()) throw Error(ErrorCode::usage, "dcar-tune needs -o DIRECTORY for its checkpoints");
+    if (config_.output.empty()) throw Error(ErrorCode::usage, "-o DIR is required (checkpoints go there)");
     if (config_.batch < 2) throw Error(ErrorCode::usage, "--batch must be at least 2 (the contrastive loss compares within a batch)");
     if (config_.epochs < 1) throw Error(ErrorCode::usage, "--epochs must be at least 1");
     if (config_.method != Method::full && config_.model.empty()) throw Error(ErrorCode::usage, "--model is required (the frozen CLIP)");
