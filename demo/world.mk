@@ -45,10 +45,7 @@ all: $(RUN)/results.tsv $(RUN)/dcar/recall.svg $(RUN)/summary.json
 	@printf '\nGates (docs/RESULTS.md; null: not measured in this run) in %s:\n' $(RUN)/summary.json
 	@/usr/bin/python3 $(DCAR_SOURCE)/demo/summary.py --verdicts $(RUN)/summary.json
 
-$(W)/world.json:
-	@echo "== the world (docs/WORLD.md)"
-	$(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) $(WORLD_OPTIONS) --threads $(THREADS) $(W)
-$(TRAIN) $(TEST) $(W)/pretrain.json: $(W)/world.json
+WORLD := $(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) $(WORLD_OPTIONS) --threads $(THREADS)
 
 # The backbone. World v1's is pretrained in the run (6 minutes). A world v2 backbone committed for this world
 # (demo/backbone/, docs/RESULTS.md "World v2") is used as it is; PRETRAIN=1, or no committed file for this
@@ -57,6 +54,13 @@ $(TRAIN) $(TEST) $(W)/pretrain.json: $(W)/world.json
 COMMITTED_BACKBONE := $(DCAR_SOURCE)/demo/backbone/world$(WORLD_VERSION)-seed$(WORLD_SEED).safetensors.zst
 USE_COMMITTED := $(if $(PRETRAIN),,$(wildcard $(COMMITTED_BACKBONE)))
 PRETRAIN_RUN := $(OUT)/backbone/run
+# With a committed backbone the pretraining images are not needed, and they are most of a world's time
+# (pretraining renders them first: a rerun of dcar-world adds them and keeps the rest).
+$(W)/world.json:
+	@echo "== the world (docs/WORLD.md)"
+	$(WORLD) $(if $(USE_COMMITTED),--no-pretrain-images) $(W)
+$(TRAIN) $(TEST) $(W)/pretrain.json: $(W)/world.json
+
 ifneq ($(USE_COMMITTED),)
 $(M): $(COMMITTED_BACKBONE) | $(W)/world.json
 	@echo "== the committed backbone ($(notdir $<))"
@@ -72,6 +76,7 @@ else
 # (demo/export_backbone.py: fp16, untrained token rows zeroed); the step log is kept beside it.
 $(M): | $(W)/world.json
 	@echo "== pretraining the backbone (dcar-tune --method full, $(PRETRAIN_EPOCHS) epochs)"
+	$(WORLD) $(W)
 	@mkdir -p $(PRETRAIN_RUN)
 	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(W) --resume --step-log $(PRETRAIN_RUN)/steps.jsonl -o $(PRETRAIN_RUN) $(W)/pretrain.json

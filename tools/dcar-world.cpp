@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
         ("pretrain-silhouette", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_silhouette, "0"), "pretraining captions: probability of describing the silhouette alone, the family and its part count (v2)")
         ("pretrain-random-attributes", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_random_attributes, "0"), "pretraining images of base classes: probability of drawing the class attributes at random in the family, never a novel class's (v2)")
         ("quality", cli::po::value<int>()->value_name("Q")->default_value(defaults.quality), "JPEG quality (1..100)")
+        ("no-pretrain-images", "write pretrain.json but not its images (enough for a backbone made before); a later run without this adds them")
         ("force", "replace a world made with other options in OUT, or write into a non-empty OUT");
     spec.positional.add("input", 1);
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
         world::GenerateJob job;
         job.out_dir = outs[0];
         job.force = a.count("force") > 0;
+        job.pretrain_images = a.count("no-pretrain-images") == 0;
         // The chosen version's defaults, then every option given on the command line.
         world::WorldConfig& c = job.config;
         c = world::defaults_of_version(a["world-version"].as<int>());

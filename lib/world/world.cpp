@@ -503,6 +503,7 @@ std::string GenerateStats::summary(const std::string& out_dir) const {
         s += ": " + std::to_string(written) + " written, " + std::to_string(kept) + " kept";
         if (removed) s += ", " + std::to_string(removed) + " of the replaced world removed";
     }
+    if (not_rendered) s += "; " + std::to_string(not_rendered) + " pretraining images not rendered";
     return s;
 }
 
@@ -543,12 +544,15 @@ GenerateStats generate_world(const GenerateJob& job, const Log& log) {
     }
 
     auto path_of = [&out](const std::string& relative) { return out + "/" + relative; };
+    // The images this run renders (or keeps): all of them, or all but the pretraining split's.
+    auto rendered = [&job](const ImagePlan& p) { return job.pretrain_images || p.split != Split::pretrain; };
+    if (!job.pretrain_images) stats.not_rendered = plans[int(Split::pretrain)].size();
     if (same && old_world.value("complete", false)) {
         bool all_there = true;
         for (Split s : all_splits) all_there = all_there && exists(path_of(std::string(split_name(s)) + ".json"));
         for (const auto& split_plans : plans)
             for (const ImagePlan& p : split_plans)
-                if (all_there && !exists(path_of(p.path))) all_there = false;
+                if (all_there && rendered(p) && !exists(path_of(p.path))) all_there = false;
         if (all_there) {
             stats.up_to_date = true;
             log.info(stats.summary(out));
@@ -575,6 +579,7 @@ GenerateStats generate_world(const GenerateJob& job, const Log& log) {
     std::set<std::string> made_dirs;
     for (const auto& split_plans : plans) {
         for (const ImagePlan& p : split_plans) {
+            if (!rendered(p)) continue;
             const std::string dir = path_of(p.path.substr(0, p.path.rfind('/')));
             if (made_dirs.insert(dir).second) make_directories(dir);
             // Same options, or other captions only: an image already there is the one we would write (files
@@ -611,7 +616,9 @@ GenerateStats generate_world(const GenerateJob& job, const Log& log) {
     std::set<std::string> new_paths;
     for (Split s : all_splits) {
         write_file(path_of(std::string(split_name(s)) + ".json"), split_json(plans[int(s)], classes));
-        for (const ImagePlan& p : plans[int(s)]) new_paths.insert(p.path);
+        // An image left out but already there stays only if it is the one this world would render.
+        for (const ImagePlan& p : plans[int(s)])
+            if (rendered(p) || same_images) new_paths.insert(p.path);
     }
     std::set<std::string> emptied;
     for (const std::string& path : old_paths) {

@@ -187,6 +187,9 @@ struct GenerateJob {
     WorldConfig config;
     std::string out_dir;
     bool force = false;  // replace a world made with other options, or write into a non-empty directory
+    // false: pretrain.json is written but the pretraining split's images are not rendered (a run that uses a
+    // backbone made before needs only the train and test images); a later run with true adds them.
+    bool pretrain_images = true;
 };
 
 struct GenerateStats {
@@ -195,6 +198,7 @@ struct GenerateStats {
     size_t written = 0;            // images rendered now
     size_t kept = 0;               // images already there (same options)
     size_t removed = 0;            // images of a replaced world removed
+    size_t not_rendered = 0;       // pretraining images left out (GenerateJob::pretrain_images false)
     bool up_to_date = false;       // nothing needed doing
     std::string summary(const std::string& out_dir) const;
 };

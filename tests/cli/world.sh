@@ -1,5 +1,5 @@
 # dcar-world: usage and documentation (as usage.sh checks the other tools), a small world with its summary
-# line and files, byte-identical reruns, the no-op rerun, refusal and --force, the error lines, and the
+# line and files, byte-identical reruns, the no-op rerun, --no-pretrain-images, refusal and --force, the error lines, and the
 # world read back through another tool with --layout as-is --image-root.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
@@ -59,6 +59,27 @@ for split, n_base, n_novel in (("pretrain", 3, 1), ("train", 0, 3), ("test", 0, 
             assert r["positive"].startswith(f"This is a {r['class_name']}. "), r["positive"]
             assert r["positive"].count(".") >= 5, r["positive"]  # name, description, 3 filler sentences
 PY
+
+# --no-pretrain-images: every file of the full world, but no pretraining image; a rerun with it is a no-op, one
+# without it renders just the pretraining images, and one that changes the images drops those left over.
+pretrain_jpgs() { find "$1/images" -path '*/pretrain/*' -name '*.jpg' | wc -l; }
+expect_status 0 dcar-world $small --no-pretrain-images np
+[ "$(cat err)" = "dcar-world: np: 12 classes, 48 images (28 pretrain, 12 train, 8 test): 20 written, 0 kept; 28 pretraining images not rendered" ] \
+  || fail "--no-pretrain-images summary: $(cat err)"
+[ "$(pretrain_jpgs np)" = 0 ] || fail "--no-pretrain-images rendered pretraining images"
+for f in world.json pretrain.json train.json test.json; do cmp -s w/$f np/$f || fail "--no-pretrain-images: $f differs"; done
+diff -r w/images/train np/images/train >/dev/null && diff -r w/images/test np/images/test >/dev/null \
+  || fail "--no-pretrain-images: train or test images differ"
+expect_status 0 dcar-world $small --no-pretrain-images np
+[ "$(cat err)" = "dcar-world: np: up to date: 12 classes, 48 images (28 pretrain, 12 train, 8 test); 28 pretraining images not rendered" ] \
+  || fail "--no-pretrain-images rerun: $(cat err)"
+expect_status 0 dcar-world $small np
+grep -qF ": 28 written, 20 kept" err || fail "pretraining images added: $(cat err)"
+diff -r w/images np/images >/dev/null || fail "pretraining images added: they differ from the full world's"
+expect_status 0 dcar-world $small --no-pretrain-images np
+[ "$(pretrain_jpgs np)" = 28 ] || fail "--no-pretrain-images removed the images of the same world"
+expect_status 0 dcar-world $small --quality 50 --force --no-pretrain-images np  # the same paths, other pixels
+[ "$(pretrain_jpgs np)" = 0 ] || fail "--force --no-pretrain-images kept another world's pretraining images"
 
 # Version 1 as before: base classes only in pretraining, and no class name in its captions.
 expect_status 0 dcar-world --world-version 1 --families 2 --base-per-family 4 --novel-per-family 2 --pretrain-per-class 3 \
