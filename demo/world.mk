@@ -9,7 +9,7 @@ SEED ?= 1
 WORLD_SEED ?= 1
 # WORLD_VERSION selects the world (docs/WORLD.md) and its backbone recipe. The demo stays on world v1 until
 # v2's backbone is frozen and committed (docs/RESULTS.md, "World v2"); WORLD_VERSION=2 runs v2 with a backbone
-# pretrained in the run (about 15 minutes on 2 cores).
+# pretrained in the run (pilot D's recipe below: 1,521 steps at about a second a step on 2 cores, docs/BENCHMARKS.md §8).
 WORLD_VERSION ?= 1
 WORLD_OPTIONS ?=
 EPOCHS ?= 8
