@@ -47,7 +47,7 @@ all: $(RUN)/results.tsv $(RUN)/dcar/recall.svg $(RUN)/summary.json
 
 WORLD := $(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) $(WORLD_OPTIONS) --threads $(THREADS)
 
-# The backbone. World v1's is pretrained in the run (6 minutes). A world v2 backbone committed for this world
+# The backbone. World v1's is pretrained in the run (4.5 minutes). A world v2 backbone committed for this world
 # (demo/backbone/, docs/RESULTS.md "World v2") is used as it is; PRETRAIN=1, or no committed file for this
 # WORLD_VERSION and WORLD_SEED, pretrains one here with the same recipe (`make -f demo/world.mk
 # WORLD_VERSION=2 PRETRAIN=1 OUT=DIR backbone-check` also compares it with the committed one).
