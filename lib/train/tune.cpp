@@ -619,6 +619,15 @@ Trainer::EpochResult Trainer::train_epoch(int epoch, const Objective& objective,
 TuneSummary Trainer::run() {
     check_config();
     const std::unique_ptr<CheckpointInfo> resume = open_checkpoint();
+    // The step log is a log, not a result: written line by line as steps finish, so it can be followed live. It is
+    // opened before the slow start (decoding every image), in DIR if it is asked for there.
+    fs::create_directories(config_.output);
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
+    if (!config_.step_log.empty()) {
+        if (resume) trim_step_log(config_.step_log, resume->step);
+        step_log.reset(std::fopen(config_.step_log.c_str(), resume ? "a" : "w"));
+        if (!step_log) throw_errno(config_.step_log, "cannot write the step log");
+    }
     load_backbone(resume.get());
     tokenizer_ = std::make_unique<model::Tokenizer>(model::vocab_path(config_.vocab));
     preprocess_.resolution = static_cast<int>(model_.config.image_resolution);
@@ -639,13 +648,6 @@ TuneSummary Trainer::run() {
     const int64_t per_epoch = static_cast<int64_t>(epoch_batches(train_, 0).size());
     schedule_.total_steps = per_epoch * config_.epochs;
     schedule_.warmup_steps = config_.warmup_steps > 0 ? config_.warmup_steps : per_epoch * config_.warmup_epochs;
-    // The step log is a log, not a result: written line by line as steps finish, so it can be followed live.
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
-    if (!config_.step_log.empty()) {
-        if (resume) trim_step_log(config_.step_log, resume->step);
-        step_log.reset(std::fopen(config_.step_log.c_str(), resume ? "a" : "w"));
-        if (!step_log) throw_errno(config_.step_log, "cannot write the step log");
-    }
 
     TuneSummary summary;
     summary.checkpoint = config_.output + "/checkpoint.json";

@@ -32,16 +32,22 @@ expect_status 0 dcar-embed -m full/clip.safetensors --text --manifest train.json
 [ "$(dcar-cat -c zs.dcs)" = 18 ] || fail "zero-shot captions"
 M=full/clip.safetensors
 
-# --warmup-steps: full's linear warm-up over 2 steps instead of its first epoch (3 steps of 6 images here).
+# --warmup-steps: full's linear warm-up over 2 steps instead of its first epoch (3 steps of 6 images here). The
+# step log may go into -o's directory, which does not exist yet.
 expect_status 0 dcar-tune --method full --init-size "$SIZE" -o warm --epochs 1 --batch 6 --warmup-steps 2 \
-  --step-log warm.jsonl "${common[@]}" train.json
-/usr/bin/python3 - <<'PY' || fail "--warmup-steps: $(cat warm.jsonl)"
+  --step-log warm/steps.jsonl "${common[@]}" train.json
+/usr/bin/python3 - <<'PY' || fail "--warmup-steps: $(cat warm/steps.jsonl)"
 import json
-lr = [json.loads(line)["lr"] for line in open("warm.jsonl")]
+lr = [json.loads(line)["lr"] for line in open("warm/steps.jsonl")]
 assert len(lr) == 3 and abs(lr[0] - 0.00025) < 1e-12 and abs(lr[1] - 0.0005) < 1e-12, lr
 PY
 expect_status 2 dcar-tune --method full --init-size "$SIZE" -o warm2 --warmup-steps 2 --warmup-epochs 1 "${common[@]}" train.json
 grep -q "exclude each other" "$T/err" || fail "--warmup-steps with --warmup-epochs: $(cat "$T/err")"
+# A step log that cannot be written stops the run before the images are decoded (it says so, not "training on").
+expect_status 1 dcar-tune --method full --init-size "$SIZE" -o nolog --epochs 1 --batch 6 --step-log no/such/dir/steps.jsonl \
+  --layout as-is --image-root "$T" --threads 1 train.json
+grep -q "no/such/dir/steps.jsonl: cannot write the step log" "$T/err" && ! grep -q "training on" "$T/err" \
+  || fail "unwritable step log: $(cat "$T/err")"
 
 # Idle OpenMP threads sleep while OpenBLAS works (docs/BENCHMARKS.md): dcar-tune runs itself again with
 # OMP_WAIT_POLICY=PASSIVE when the variable is unset, and keeps the user's value when it is set.
