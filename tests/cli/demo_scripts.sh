@@ -2,7 +2,7 @@
 # encode and not one they do not, and holds out whole classes for class attributes; demo/oracle.py gives the
 # exact ceiling of a caption set built to one; demo/results_table.py labels rows and averages seeds;
 # demo/summary.py judges the gates; demo/paired.py gives the paired interval; demo/pick_lr.py picks on
-# validation R@1.
+# validation R@1; demo/within_class.py splits R@1's misses by class.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -210,3 +210,20 @@ PY
 [ "$(grep -c . close.tsv)" = 6 ] || fail "compare_backbones: $(cat close.tsv)"
 if /usr/bin/python3 "$SRC/demo/compare_backbones.py" committed.json far.json > far.tsv 2> far.err; then fail "compare_backbones: 1.5 points passed"; fi
 grep -q "zeroshot i2t R@1	10.0	11.5	+1.5" far.tsv || fail "compare_backbones: $(cat far.tsv)"
+
+# demo/within_class.py: 2 classes of 2 images on the unit circle; caption i points at image i, except caption 1,
+# which points between images 0 and 1, closer to 0 (one image of its class above its own), and caption 2, which
+# points at image 0 (two images of the other class above its own). Same class above: 0, 1, 0, 0; other: 0, 0, 2, 0.
+/usr/bin/python3 - <<'PY'
+import numpy as np
+angle = lambda a: [np.cos(a), np.sin(a)]
+images = np.array([angle(0.0), angle(0.5), angle(1.5), angle(2.5)], dtype=np.float32)
+texts = np.array([angle(0.0), angle(0.2), angle(0.0), angle(2.5)], dtype=np.float32)
+np.save("wc_img.npy", images)
+np.save("wc_txt.npy", texts)
+open("wc_img.ids", "w").write("".join(f"i{n}\t{c}\n" for n, c in enumerate("aabb")))
+open("wc_txt.ids", "w").write("".join(f"i{n}#0\t{c}\n" for n, c in enumerate("aabb")))
+PY
+/usr/bin/python3 "$SRC/demo/within_class.py" wc_img.npy wc_txt.npy > wc.tsv
+printf 'within_class_r1\t75.0\nsame_class_above\t0.25\nother_class_above\t0.5\nr1\t50.0\n' > wc.want
+diff wc.want wc.tsv || fail "within_class: $(cat wc.tsv)"
