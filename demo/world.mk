@@ -74,11 +74,30 @@ $(M): | $(W)/world.json
 else
 # World v2: pretrained into backbone/run (a killed run resumes), then exported as the committed file is made
 # (demo/export_backbone.py: fp16, untrained token rows zeroed); the step log is kept beside it.
-$(M): | $(W)/world.json
+# A curriculum (docs/RESULTS.md, pilots Q to S): STAGE1_WORLD_OPTIONS, the complete dcar-world options of a first
+# stage's captions (e.g. WORLD_OPTIONS with --pretrain-silhouette 1), pretrains STAGE1_EPOCHS epochs from scratch on
+# the world's own images (a hard-linked copy whose manifests dcar-world replaces, atomically), with
+# STAGE1_OPTIONS for dcar-tune; the stage above starts from its fp32 weights with its own optimiser and warm-up.
+STAGE1_WORLD_OPTIONS ?=
+STAGE1_EPOCHS ?= 2
+STAGE1_OPTIONS ?= $(PRETRAIN_OPTIONS)
+STAGE1_RUN := $(OUT)/backbone/stage1
+STAGE1_WORLD := $(OUT)/world-stage1
+PRETRAIN_START := $(if $(STAGE1_WORLD_OPTIONS),-m $(STAGE1_RUN)/clip.safetensors,--init-size $(BACKBONE))
+$(STAGE1_RUN)/clip.safetensors: | $(W)/world.json
+	@echo "== pretraining, stage 1 (dcar-tune --method full, $(STAGE1_EPOCHS) epochs, dcar-world $(STAGE1_WORLD_OPTIONS))"
+	$(WORLD) $(W)
+	@mkdir -p $(STAGE1_WORLD)
+	[ -f $(STAGE1_WORLD)/world.json ] || cp -al $(W)/. $(STAGE1_WORLD)/
+	$(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) $(STAGE1_WORLD_OPTIONS) --threads $(THREADS) \
+	  --force $(STAGE1_WORLD)
+	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(STAGE1_EPOCHS) --batch 64 $(STAGE1_OPTIONS) --threads $(THREADS) \
+	  --layout as-is --image-root $(STAGE1_WORLD) --resume --step-log $(STAGE1_RUN)/steps.jsonl -o $(STAGE1_RUN) \
+	  $(STAGE1_WORLD)/pretrain.json
+$(M): | $(W)/world.json $(if $(STAGE1_WORLD_OPTIONS),$(STAGE1_RUN)/clip.safetensors)
 	@echo "== pretraining the backbone (dcar-tune --method full, $(PRETRAIN_EPOCHS) epochs)"
 	$(WORLD) $(W)
-	@mkdir -p $(PRETRAIN_RUN)
-	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
+	$(BIN)/dcar-tune --method full $(PRETRAIN_START) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(W) --resume --step-log $(PRETRAIN_RUN)/steps.jsonl -o $(PRETRAIN_RUN) $(W)/pretrain.json
 	/usr/bin/python3 $(DCAR_SOURCE)/demo/export_backbone.py $(PRETRAIN_RUN)/clip.safetensors \
 	  $$(ls $(PRETRAIN_RUN)/state-epoch-*.safetensors | tail -1) $@
