@@ -459,7 +459,6 @@ std::pair<double, double> Trainer::validate() {
 }
 
 void Trainer::save_checkpoint(int epoch, int64_t step) {
-    fs::create_directories(config_.output);
     const std::string state_name = "state-epoch-" + text::zero_padded(static_cast<uint64_t>(epoch), 4) + ".safetensors";
     model::TensorMap state = optimizer_->state();
     if (prompts_) for (auto& [name, t] : prompts_->tensors()) state[name] = t.cpu();
@@ -620,7 +619,8 @@ TuneSummary Trainer::run() {
     check_config();
     const std::unique_ptr<CheckpointInfo> resume = open_checkpoint();
     // The step log is a log, not a result: written line by line as steps finish, so it can be followed live. It is
-    // opened before the slow start (decoding every image), in DIR if it is asked for there.
+    // opened before the slow start (decoding every image), in DIR if it is asked for there. DIR, where the
+    // checkpoints go, is made here, once.
     fs::create_directories(config_.output);
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
     if (!config_.step_log.empty()) {
