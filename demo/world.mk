@@ -45,7 +45,9 @@ all: $(RUN)/results.tsv $(RUN)/dcar/recall.svg $(RUN)/summary.json
 	@printf '\nGates (docs/RESULTS.md; null: not measured in this run) in %s:\n' $(RUN)/summary.json
 	@/usr/bin/python3 $(DCAR_SOURCE)/demo/summary.py --verdicts $(RUN)/summary.json
 
-WORLD := $(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) $(WORLD_OPTIONS) --threads $(THREADS)
+# dcar-world for this world version and seed; WORLD adds the options of the world the methods run on.
+DCAR_WORLD := $(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) --threads $(THREADS)
+WORLD := $(DCAR_WORLD) $(WORLD_OPTIONS)
 
 # The backbone. World v1's is pretrained in the run (4.5 minutes). A world v2 backbone committed for this world
 # (demo/backbone/, docs/RESULTS.md "World v2") is used as it is; PRETRAIN=1, or no committed file for this
@@ -89,8 +91,7 @@ $(STAGE1_RUN)/clip.safetensors: | $(W)/world.json
 	$(WORLD) $(W)
 	@mkdir -p $(STAGE1_WORLD)
 	[ -f $(STAGE1_WORLD)/world.json ] || cp -al $(W)/. $(STAGE1_WORLD)/
-	$(BIN)/dcar-world --world-version $(WORLD_VERSION) --seed $(WORLD_SEED) $(STAGE1_WORLD_OPTIONS) --threads $(THREADS) \
-	  --force $(STAGE1_WORLD)
+	$(DCAR_WORLD) $(STAGE1_WORLD_OPTIONS) --force $(STAGE1_WORLD)
 	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(STAGE1_EPOCHS) --batch 64 $(STAGE1_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(STAGE1_WORLD) --resume --step-log $(STAGE1_RUN)/steps.jsonl -o $(STAGE1_RUN) \
 	  $(STAGE1_WORLD)/pretrain.json
