@@ -24,11 +24,15 @@ SEED = 2026
 
 
 def load_rows(path):
+    """L2-normalised rows of an .npy with its .ids sidecar (dcar-cat -F npy): the rows, each row's item id (a
+    caption's '#j' cut off), whether it is a caption, and its label (the sidecar's second column, or "")."""
     vectors = np.load(path).astype(np.float64)
     with open(path[: -len(".npy")] + ".ids") as f:
-        ids = [line.rstrip("\n").split("\t")[0] for line in f]
+        fields = [line.rstrip("\n").split("\t") for line in f]
+    ids = [f[0] for f in fields]
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors, [i.split("#")[0] for i in ids], np.array(["#" in i for i in ids])
+    return (vectors, [i.split("#")[0] for i in ids], np.array(["#" in i for i in ids]),
+            np.array([f[1] if len(f) > 1 else "" for f in fields]))
 
 
 def probe_accuracy(x, labels, folds):
@@ -64,7 +68,7 @@ def main():
         label, path = split_label(argument)
         label = label or path
         header.append(label)
-        x, ids, is_caption = load_rows(path)
+        x, ids, is_caption, _ = load_rows(path)
         records = [items[i] for i in ids]
         random_fold = np.random.default_rng(SEED).permutation(len(ids)) % 5
         by_class = np.array([class_fold[r["class_name"]] for r in records])

@@ -13,20 +13,14 @@ import sys
 
 import numpy as np
 
-
-def load(path):
-    rows = np.load(path).astype(np.float64)
-    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    sidecar = path[:-len(".npy")] + ".ids"
-    ids, labels = zip(*(line.rstrip("\n").split("\t")[:2] for line in open(sidecar)))
-    return rows, list(ids), np.array(labels)
+from probe import load_rows
 
 
 def main(image_path, text_path):
-    images, image_ids, image_classes = load(image_path)
-    texts, text_ids, text_classes = load(text_path)
+    images, image_ids, _, image_classes = load_rows(image_path)
+    texts, text_items, _, text_classes = load_rows(text_path)
     image_row = {image_id: i for i, image_id in enumerate(image_ids)}
-    own = np.array([image_row[text_id.split("#")[0]] for text_id in text_ids])
+    own = np.array([image_row[item] for item in text_items])
     scores = texts @ images.T
     above = scores > scores[np.arange(len(own)), own][:, None]
     same_class = text_classes[:, None] == image_classes[None, :]
