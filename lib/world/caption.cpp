@@ -172,21 +172,24 @@ std::string downstream_caption(const std::string& class_name, const std::string&
 
 const char* filler_sentence(int i) { return filler_bank[i]; }
 
-std::string downstream_caption(const std::string& class_name, const std::string& description, int filler, uint64_t seed) {
+std::string with_filler(const std::string& text, int count, uint64_t seed) {
     detail::Rng rng(seed);
-    // A partial Fisher-Yates shuffle picks `filler` distinct sentences; each goes before or after the description.
+    // A partial Fisher-Yates shuffle picks `count` distinct sentences; each goes before or after the text.
     int order[filler_bank_size];
     for (int i = 0; i < filler_bank_size; ++i) order[i] = i;
     std::vector<std::string> before, after;
-    for (int i = 0; i < filler && i < filler_bank_size; ++i) {
+    for (int i = 0; i < count && i < filler_bank_size; ++i) {
         std::swap(order[i], order[i + int(rng.below(uint64_t(filler_bank_size - i)))]);
         (rng.chance(0.5) ? before : after).emplace_back(filler_bank[order[i]]);
     }
-    std::vector<std::string> sentences = {"This is a " + class_name + "."};
-    sentences.insert(sentences.end(), before.begin(), before.end());
-    sentences.push_back(description);
+    std::vector<std::string> sentences = std::move(before);
+    sentences.push_back(text);
     sentences.insert(sentences.end(), after.begin(), after.end());
     return text::join(sentences, " ");
+}
+
+std::string downstream_caption(const std::string& class_name, const std::string& description, int filler, uint64_t seed) {
+    return "This is a " + class_name + ". " + with_filler(description, filler, seed);
 }
 
 std::string named_pretrain_caption(const std::string& class_name, int family, const std::string& description) {

@@ -39,6 +39,7 @@ enum Purpose : uint64_t {
     purpose_name_mention = 7,  // v2: whether a novel class's pretraining caption names it
     purpose_silhouette = 8,    // v2: whether a pretraining caption describes the silhouette alone
     purpose_random_attributes = 9,  // v2: whether a base pretraining image draws its class attributes, and which
+    purpose_pretrain_filler = 10,   // v2: whether a pretraining caption carries a filler sentence, which, and where
 };
 // Scene and caption seeds take the split's number; a novel class's pretraining images (v2) take this one, so
 // they never share a draw with a base class of the same family and rank.
@@ -192,6 +193,7 @@ OrderedJson options_json(const WorldConfig& c) {
     if (c.version >= 2) o["pretrain_mention_name"] = c.pretrain_mention_name;
     if (c.version >= 2) o["pretrain_silhouette"] = c.pretrain_silhouette;
     if (c.version >= 2 && c.pretrain_random_attributes > 0) o["pretrain_random_attributes"] = c.pretrain_random_attributes;
+    if (c.version >= 2 && c.pretrain_filler > 0) o["pretrain_filler"] = c.pretrain_filler;
     o["quality"] = c.quality;
     return o;
 }
@@ -200,7 +202,7 @@ OrderedJson options_json(const WorldConfig& c) {
 // remade with only these changed keeps its images.
 Json image_options(Json options) {
     for (const char* key : {"mention_class", "mention_nuisance", "filler", "pretrain_mention_class",
-                            "pretrain_mention_nuisance", "pretrain_mention_name", "pretrain_silhouette"})
+                            "pretrain_mention_nuisance", "pretrain_mention_name", "pretrain_silhouette", "pretrain_filler"})
         options.erase(key);
     return options;
 }
@@ -351,9 +353,9 @@ void check_config(const WorldConfig& c) {
          "--world-version must be 1 or " + std::to_string(latest_world_version));
     if (c.version == 1)
         need(c.pretrain_per_novel == 0 && c.filler == 0 && c.pretrain_mention_name == 0 && c.pretrain_silhouette == 0 &&
-                 c.pretrain_random_attributes == 0,
-             "--pretrain-per-novel, --filler, --pretrain-mention-name, --pretrain-silhouette and "
-             "--pretrain-random-attributes need --world-version 2 or later");
+                 c.pretrain_random_attributes == 0 && c.pretrain_filler == 0,
+             "--pretrain-per-novel, --filler, --pretrain-mention-name, --pretrain-silhouette, "
+             "--pretrain-random-attributes and --pretrain-filler need --world-version 2 or later");
     need(c.filler >= 0 && c.filler <= filler_bank_size, "--filler must be between 0 and " + std::to_string(filler_bank_size));
     need(c.size >= 16 && c.size <= 1024, "--size must be between 16 and 1024");
     need(c.families >= 1 && c.families <= max_families, "--families must be between 1 and " + std::to_string(max_families));
@@ -373,7 +375,8 @@ void check_config(const WorldConfig& c) {
                                       {c.pretrain_mention_nuisance, "--pretrain-mention-nuisance"},
                                       {c.pretrain_mention_name, "--pretrain-mention-name"},
                                       {c.pretrain_silhouette, "--pretrain-silhouette"},
-                                      {c.pretrain_random_attributes, "--pretrain-random-attributes"}})
+                                      {c.pretrain_random_attributes, "--pretrain-random-attributes"},
+                                      {c.pretrain_filler, "--pretrain-filler"}})
         need(value >= 0 && value <= 1, std::string(flag) + " must be a probability between 0 and 1");
     need(c.quality >= 1 && c.quality <= 100, "--quality must be between 1 and 100");
 }
@@ -482,6 +485,10 @@ std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<C
                 detail::Rng name_rng(detail::derive_seed(config.seed, {purpose_name_mention, s, f, r, n}));
                 const bool named = k.novel && name_rng.chance(config.pretrain_mention_name);
                 p.caption = named ? named_pretrain_caption(k.name, k.family, p.description.text) : p.description.text;
+                if (config.pretrain_filler > 0) {
+                    detail::Rng filler_rng(detail::derive_seed(config.seed, {purpose_pretrain_filler, s, f, r, n}));
+                    if (filler_rng.chance(config.pretrain_filler)) p.caption = with_filler(p.caption, 1, filler_rng.next());
+                }
             } else if (config.version == 1) {
                 p.caption = downstream_caption(k.name, p.description.text);
             } else {

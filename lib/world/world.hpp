@@ -123,6 +123,8 @@ std::string downstream_caption(const std::string& class_name, const std::string&
 // Version 2 (FDRD's form): "This is a {name}." then `filler` sentences of the fixed bank (distinct, drawn with
 // `seed`), each placed before or after the description at random.
 std::string downstream_caption(const std::string& class_name, const std::string& description, int filler, uint64_t seed);
+// `text` with `count` distinct sentences of the filler bank (drawn with `seed`), each before or after it at random.
+std::string with_filler(const std::string& text, int count, uint64_t seed);
 // Version 2 pretraining text for a downstream class's image, like alt-text that names a breed:
 // "{name} {family}. {description}".
 std::string named_pretrain_caption(const std::string& class_name, int family, const std::string& description);
@@ -154,6 +156,9 @@ struct WorldConfig {
     // v2: chance that a base class's pretraining image takes class attributes drawn at random (its family kept,
     // never a novel class's combination) instead of its class's, so that no attribute predicts another.
     double pretrain_random_attributes = 0;
+    // v2: chance that a pretraining caption carries one filler sentence, before or after it, as web alt-text
+    // carries chatter; the filler's words are then known to the text tower, as a web-trained one knows them.
+    double pretrain_filler = 0;
     int quality = 90;  // JPEG
 };
 WorldConfig defaults_of_version(int version);  // throws dcar::Error(usage) for an unknown version

@@ -343,6 +343,49 @@ TEST(WorldCaptions, SilhouetteOnlyPretrainingCaptions) {
     EXPECT_THROW(check_config(silhouette), Error);
 }
 
+// --pretrain-filler: that share of pretraining captions is the same caption with one sentence of the filler bank
+// before or after it; the pixels, the downstream captions and the other pretraining captions stay as they were.
+TEST(WorldCaptions, FillerInPretrainingCaptions) {
+    WorldConfig plain;
+    plain.pretrain_per_class = 6;
+    plain.pretrain_per_novel = 2;
+    WorldConfig chatter = plain;
+    chatter.pretrain_filler = 0.5;
+    const auto classes = make_classes(plain);
+    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(chatter, classes, Split::pretrain);
+    ASSERT_EQ(before.size(), after.size());
+    size_t with = 0, in_front = 0;
+    for (size_t i = 0; i < after.size(); ++i) {
+        const ImagePlan &b = before[i], &a = after[i];
+        ASSERT_EQ(a.id, b.id);
+        EXPECT_EQ(a.scene.nuisance.noise_seed, b.scene.nuisance.noise_seed) << a.id;
+        EXPECT_EQ(a.description.text, b.description.text);
+        if (a.caption == b.caption) continue;
+        ++with;
+        int found = 0;
+        for (int s = 0; s < filler_bank_size; ++s) {
+            const std::string sentence = filler_sentence(s);
+            if (a.caption == sentence + " " + b.caption) ++found, ++in_front;
+            if (a.caption == b.caption + " " + sentence) ++found;
+        }
+        EXPECT_EQ(found, 1) << a.caption;
+    }
+    EXPECT_GT(with, after.size() / 3);  // p = 0.5 over 384 images
+    EXPECT_LT(with, after.size() * 2 / 3);
+    EXPECT_GT(in_front, with / 4);  // each side with p = 0.5
+    EXPECT_LT(in_front, with * 3 / 4);
+    for (Split split : {Split::train, Split::test}) {
+        const auto b = plan_split(plain, classes, split), a = plan_split(chatter, classes, split);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].caption, b[i].caption);
+    }
+    WorldConfig v1 = defaults_of_version(1);
+    v1.pretrain_filler = 0.5;
+    EXPECT_THROW(check_config(v1), Error);
+    chatter.pretrain_filler = -0.1;
+    EXPECT_THROW(check_config(chatter), Error);
+}
+
 // --pretrain-random-attributes: that share of base pretraining images takes a combination drawn in its family,
 // never a novel class's; with 1 the part count no longer follows from the other class attributes. Novel classes'
 // pretraining images, every nuisance and the downstream splits stay as they were.
@@ -755,6 +798,7 @@ TEST(WorldFiles, RerunsResumeRefuseAndReplace) {
     GenerateJob captions = job;
     captions.config.filler = 0;
     captions.config.pretrain_silhouette = 0.5;
+    captions.config.pretrain_filler = 0.5;
     captions.config.mention_class = 1;
     EXPECT_THROW(generate_world(captions, Log()), Error);
     const std::string train_before = slurp(dir.file("w/train.json"));
