@@ -95,6 +95,14 @@ d = json.load(open("cut.json"))
 assert d["k"]["positive"] == "This is a red fox. Gray left", d["k"]
 assert d["k"]["other"] == 1 and d["l"]["positive"] == ["This is a kit.", "This is a kit. Red left"], d["l"]
 PY
+# With a nouns file the nouns that the values belong to stay as well, in their place.
+printf '# nouns\none\nside\n' > nouns.txt
+/usr/bin/python3 "$SRC/demo/cut_captions.py" cut_in.json lexicon.tsv nouns.txt > cut_nouns.json
+/usr/bin/python3 - <<'PY' || fail "cut captions with nouns"
+import json
+d = json.load(open("cut_nouns.json"))
+assert d["k"]["positive"] == "This is a red fox. Gray one left", d["k"]
+PY
 
 report() { printf '{"model": "%s", "metrics": {"i2t_recall@1": %s, "i2t_recall@5": 0.5, "i2t_recall@10": 1, "t2i_recall@1": 0.25, "t2i_recall@5": 0.5, "t2i_recall@10": 1}}\n' "$1" "$2" > "$3"; }
 report dcar 0.1 s1.json

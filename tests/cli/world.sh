@@ -125,6 +125,33 @@ assert with_swaps >= 0.8 * len(records), f"{with_swaps} of {len(records)} captio
 PY
 fi
 
+# demo/world-nouns.txt holds the nouns of the world's attribute phrases: cut with it (gate G3), a caption keeps
+# its family word wherever it names it, and every part count and rim value keeps the noun after it.
+expect_status 0 dcar-world -q --families 6 --base-per-family 1 --novel-per-family 1 --pretrain-per-class 0 \
+  --pretrain-per-novel 0 --train-per-class 1 --test-per-class 6 --size 32 --mention-class 1 wn
+/usr/bin/python3 "$SRC/demo/cut_captions.py" wn/test.json "$SRC/demo/world-lexicon.tsv" "$SRC/demo/world-nouns.txt" > wn-cut.json
+/usr/bin/python3 - "$SRC/demo/world-lexicon.tsv" "$SRC/demo/world-nouns.txt" <<'PY' || fail "world-nouns.txt on the world"
+import json, re, sys
+group = {}
+for line in open(sys.argv[1]):
+    if line.strip() and not line.startswith("#"):
+        g, words = line.rstrip("\n").split("\t")
+        for w in words.split("|"):
+            group[w] = g
+nouns = {l.strip() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")}
+full, cut = json.load(open("wn/test.json")), json.load(open("wn-cut.json"))
+families = set()
+for key, record in full.items():
+    words = re.findall(r"[a-z]+", record["positive"].lower())
+    kept = re.findall(r"[a-z]+", cut[key]["positive"].split(". ", 1)[1].lower())
+    family = record["meta_category"]
+    families.add(family)
+    assert (family in words) == (family in kept), (record["positive"], cut[key]["positive"])
+    for i, w in enumerate(kept):
+        if group.get(w) in ("parts", "rim"):
+            assert i + 1 < len(kept) and kept[i + 1] in nouns, (w, cut[key]["positive"])
+assert len(families) == 6, families
+PY
 # The same options elsewhere, quietly, with one thread: the same bytes.
 expect_status 0 dcar-world -q -t 1 $small w2
 [ ! -s err ] || fail "stderr with -q: $(cat err)"
