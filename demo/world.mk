@@ -121,16 +121,18 @@ $(RUN)/probe.tsv: $(foreach m,$(METHODS),$(RUN)/$(m)/img.npy $(RUN)/$(m)/txt.npy
 	  $(foreach m,$(METHODS),"$(m) images=$(RUN)/$(m)/img.npy") $(foreach m,$(METHODS),"$(m) captions=$(RUN)/$(m)/txt.npy") > $@
 
 # The gates, none of which runs a prompt method (demo/summary.py): what the zero-shot backbone reads (G1), the
-# oracle's ceiling (G2), zero-shot with captions cut to the class name and attribute words (G3); G4 compares
-# coop with zero-shot. summary.json holds them and every method's Recall@K.
+# oracle's ceiling (G2), zero-shot with captions cut to the class name and attribute words, each value with its
+# noun ("three points", "star": G3); G4 compares coop with zero-shot. summary.json holds them and every method's
+# Recall@K.
 LEXICON := $(DCAR_SOURCE)/demo/world-lexicon.tsv
+NOUNS := $(DCAR_SOURCE)/demo/world-nouns.txt
 CLASS_ATTRIBUTES := parts,rim,mark_colour,mark_shape
 $(OUT)/gates/oracle.tsv: $(TEST)
 	@mkdir -p $(@D)
 	/usr/bin/python3 $(DCAR_SOURCE)/demo/oracle.py $(TEST) > $@
-$(OUT)/gates/test-cut.json: $(TEST) $(LEXICON)
+$(OUT)/gates/test-cut.json: $(TEST) $(LEXICON) $(NOUNS)
 	@mkdir -p $(@D)
-	/usr/bin/python3 $(DCAR_SOURCE)/demo/cut_captions.py $(TEST) $(LEXICON) > $@
+	/usr/bin/python3 $(DCAR_SOURCE)/demo/cut_captions.py $(TEST) $(LEXICON) $(NOUNS) > $@
 $(RUN)/zeroshot-cut/img.dcs: $(RUN)/zeroshot/img.dcs
 	@mkdir -p $(@D)
 	cp $< $@
