@@ -51,6 +51,19 @@ bool exists(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0;
 }
 
+// A pretraining option leaves the train and test splits as they were: the same captions and the same class
+// attributes, image for image.
+void expect_same_downstream(const WorldConfig& plain, const WorldConfig& changed, const std::vector<ClassSpec>& classes) {
+    for (Split split : {Split::train, Split::test}) {
+        const auto b = plan_split(plain, classes, split), a = plan_split(changed, classes, split);
+        ASSERT_EQ(a.size(), b.size());
+        for (size_t i = 0; i < a.size(); ++i) {
+            EXPECT_EQ(a[i].caption, b[i].caption);
+            EXPECT_EQ(a[i].scene.attributes, b[i].scene.attributes);
+        }
+    }
+}
+
 // Every file a generated world consists of, relative to its directory.
 std::vector<std::string> world_files(const std::string& dir) {
     std::vector<std::string> files = {"world.json", "pretrain.json", "train.json", "test.json"};
@@ -328,11 +341,7 @@ TEST(WorldCaptions, SilhouetteOnlyPretrainingCaptions) {
     }
     EXPECT_GT(alone, after.size() / 3);  // p = 0.5 over 384 images
     EXPECT_LT(alone, after.size() * 2 / 3);
-    for (Split split : {Split::train, Split::test}) {
-        const auto b = plan_split(plain, classes, split), a = plan_split(silhouette, classes, split);
-        ASSERT_EQ(a.size(), b.size());
-        for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].caption, b[i].caption);
-    }
+    expect_same_downstream(plain, silhouette, classes);
     silhouette.pretrain_silhouette = 1;
     for (const auto& p : plan_split(silhouette, classes, Split::pretrain))
         ASSERT_EQ(p.description.mentioned, std::vector<std::string>{"parts"}) << p.caption;
@@ -374,11 +383,7 @@ TEST(WorldCaptions, FillerInPretrainingCaptions) {
     EXPECT_LT(with, after.size() * 2 / 3);
     EXPECT_GT(in_front, with / 4);  // each side with p = 0.5
     EXPECT_LT(in_front, with * 3 / 4);
-    for (Split split : {Split::train, Split::test}) {
-        const auto b = plan_split(plain, classes, split), a = plan_split(chatter, classes, split);
-        ASSERT_EQ(a.size(), b.size());
-        for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].caption, b[i].caption);
-    }
+    expect_same_downstream(plain, chatter, classes);
     WorldConfig v1 = defaults_of_version(1);
     v1.pretrain_filler = 0.5;
     EXPECT_THROW(check_config(v1), Error);
@@ -430,14 +435,7 @@ TEST(WorldPretraining, BaseImagesWithRandomAttributes) {
     size_t ambiguous = 0;
     for (const auto& [rest, parts] : parts_given_rest) ambiguous += parts.size() > 1;
     EXPECT_GT(ambiguous, parts_given_rest.size() / 4);  // with fixed classes: none
-    for (Split split : {Split::train, Split::test}) {
-        const auto b = plan_split(plain, classes, split), a = plan_split(random, classes, split);
-        ASSERT_EQ(a.size(), b.size());
-        for (size_t i = 0; i < a.size(); ++i) {
-            EXPECT_EQ(a[i].caption, b[i].caption);
-            EXPECT_EQ(a[i].scene.attributes, b[i].scene.attributes);
-        }
-    }
+    expect_same_downstream(plain, random, classes);
     random.pretrain_random_attributes = 0.5;
     size_t half = 0;
     for (const auto& p : plan_split(random, classes, Split::pretrain))
