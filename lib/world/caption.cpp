@@ -90,6 +90,14 @@ Description describe_silhouette(const Scene& scene, uint64_t seed) {
     return describe_mentions(scene, m, rng.below(3), mark_places[0], prepositions[0]);
 }
 
+Description describe_marks(const Scene& scene, uint64_t seed) {
+    detail::Rng rng(seed);
+    Mentions m{};
+    m.rim = m.colour = m.shape = true;
+    const size_t form = rng.below(3);
+    return describe_mentions(scene, m, form, mark_places[rng.below(2)], prepositions[0]);
+}
+
 namespace {
 
 Description describe_mentions(const Scene& scene, Mentions m, size_t form, const char* mark_place, const char* preposition) {

@@ -118,6 +118,8 @@ struct Description {
 Description describe(const Scene& scene, double p_class, double p_nuisance, uint64_t seed);
 // The silhouette alone: the family and its part count, nothing else, in the template `seed` draws.
 Description describe_silhouette(const Scene& scene, uint64_t seed);
+// The rim and the marks with the family, without the part count, in the template and mark place `seed` draws.
+Description describe_marks(const Scene& scene, uint64_t seed);
 // Version 1: "This is a {name}. {description}"
 std::string downstream_caption(const std::string& class_name, const std::string& description);
 // Version 2 (FDRD's form): "This is a {name}." then `filler` sentences of the fixed bank (distinct, drawn with
@@ -153,6 +155,9 @@ struct WorldConfig {
     double pretrain_mention_nuisance = 0.2;
     double pretrain_mention_name = 0.5;  // v2: chance that a novel class's pretraining caption names it
     double pretrain_silhouette = 0;      // v2: chance that a pretraining caption describes the silhouette alone
+    // v2: chance that a pretraining caption describes the rim and the marks without the part count (a share of
+    // all pretraining captions, drawn among those that are not silhouette-only; with pretrain_silhouette, at most 1)
+    double pretrain_marks = 0;
     // v2: chance that a base class's pretraining image takes class attributes drawn at random (its family kept,
     // never a novel class's combination) instead of its class's, so that no attribute predicts another.
     double pretrain_random_attributes = 0;
