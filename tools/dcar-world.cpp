@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
         ("pretrain-mention-nuisance", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_nuisance, "0.2"), "pretraining captions: the same for nuisance attributes (v1: 0.5)")
         ("pretrain-mention-name", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_mention_name, "0.5"), "pretraining captions of novel classes: probability of naming the class (v2; v1: 0)")
         ("pretrain-silhouette", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_silhouette, "0"), "pretraining captions: probability of describing the silhouette alone, the family and its part count (v2)")
-        ("pretrain-marks", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_marks, "0"), "pretraining captions: probability of describing the rim and the marks without the part count (v2; with --pretrain-silhouette at most 1)")
+        ("pretrain-without-parts", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_without_parts, "0"), "pretraining captions: probability of leaving out the part count, everything else as drawn (v2; with --pretrain-silhouette at most 1)")
         ("pretrain-random-attributes", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_random_attributes, "0"), "pretraining images of base classes: probability of drawing the class attributes at random in the family, never a novel class's (v2)")
         ("pretrain-filler", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_filler, "0"), "pretraining captions: probability of carrying one filler sentence of the train/test captions' bank (v2)")
         ("quality", cli::po::value<int>()->value_name("Q")->default_value(defaults.quality), "JPEG quality (1..100)")
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
         set_probability("pretrain-mention-nuisance", c.pretrain_mention_nuisance);
         set_probability("pretrain-mention-name", c.pretrain_mention_name);
         set_probability("pretrain-silhouette", c.pretrain_silhouette);
-        set_probability("pretrain-marks", c.pretrain_marks);
+        set_probability("pretrain-without-parts", c.pretrain_without_parts);
         set_probability("pretrain-random-attributes", c.pretrain_random_attributes);
         set_probability("pretrain-filler", c.pretrain_filler);
         set_int("quality", c.quality);

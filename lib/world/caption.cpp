@@ -69,7 +69,7 @@ Description describe_mentions(const Scene& scene, Mentions m, size_t form, const
 
 }  // namespace
 
-Description describe(const Scene& scene, double p_class, double p_nuisance, uint64_t seed) {
+Description describe(const Scene& scene, double p_class, double p_nuisance, uint64_t seed, bool part_count) {
     detail::Rng rng(seed);
     // Draw order: the four class attributes, the six nuisance attributes, template, mark place, preposition.
     Mentions m;
@@ -80,6 +80,7 @@ Description describe(const Scene& scene, double p_class, double p_nuisance, uint
     const size_t form = rng.below(3);
     const char* mark_place = mark_places[rng.below(2)];
     const char* preposition = prepositions[rng.below(2)];
+    m.parts = m.parts && part_count;
     return describe_mentions(scene, m, form, mark_place, preposition);
 }
 
@@ -88,14 +89,6 @@ Description describe_silhouette(const Scene& scene, uint64_t seed) {
     Mentions m{};
     m.parts = true;
     return describe_mentions(scene, m, rng.below(3), mark_places[0], prepositions[0]);
-}
-
-Description describe_marks(const Scene& scene, uint64_t seed) {
-    detail::Rng rng(seed);
-    Mentions m{};
-    m.rim = m.colour = m.shape = true;
-    const size_t form = rng.below(3);
-    return describe_mentions(scene, m, form, mark_places[rng.below(2)], prepositions[0]);
 }
 
 namespace {

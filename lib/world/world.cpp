@@ -40,7 +40,7 @@ enum Purpose : uint64_t {
     purpose_silhouette = 8,    // v2: whether a pretraining caption describes the silhouette alone
     purpose_random_attributes = 9,  // v2: whether a base pretraining image draws its class attributes, and which
     purpose_pretrain_filler = 10,   // v2: whether a pretraining caption carries a filler sentence, which, and where
-    purpose_marks = 11,             // v2: whether a pretraining caption describes the rim and the marks alone
+    purpose_without_parts = 11,     // v2: whether a pretraining caption leaves out the part count
 };
 // Scene and caption seeds take the split's number; a novel class's pretraining images (v2) take this one, so
 // they never share a draw with a base class of the same family and rank.
@@ -195,7 +195,7 @@ OrderedJson options_json(const WorldConfig& c) {
     if (c.version >= 2) o["pretrain_silhouette"] = c.pretrain_silhouette;
     if (c.version >= 2 && c.pretrain_random_attributes > 0) o["pretrain_random_attributes"] = c.pretrain_random_attributes;
     if (c.version >= 2 && c.pretrain_filler > 0) o["pretrain_filler"] = c.pretrain_filler;
-    if (c.version >= 2 && c.pretrain_marks > 0) o["pretrain_marks"] = c.pretrain_marks;
+    if (c.version >= 2 && c.pretrain_without_parts > 0) o["pretrain_without_parts"] = c.pretrain_without_parts;
     o["quality"] = c.quality;
     return o;
 }
@@ -205,7 +205,7 @@ OrderedJson options_json(const WorldConfig& c) {
 Json image_options(Json options) {
     for (const char* key : {"mention_class", "mention_nuisance", "filler", "pretrain_mention_class",
                             "pretrain_mention_nuisance", "pretrain_mention_name", "pretrain_silhouette", "pretrain_filler",
-                            "pretrain_marks"})
+                            "pretrain_without_parts"})
         options.erase(key);
     return options;
 }
@@ -356,8 +356,8 @@ void check_config(const WorldConfig& c) {
          "--world-version must be 1 or " + std::to_string(latest_world_version));
     if (c.version == 1)
         need(c.pretrain_per_novel == 0 && c.filler == 0 && c.pretrain_mention_name == 0 && c.pretrain_silhouette == 0 &&
-                 c.pretrain_random_attributes == 0 && c.pretrain_filler == 0 && c.pretrain_marks == 0,
-             "--pretrain-per-novel, --filler, --pretrain-mention-name, --pretrain-silhouette, --pretrain-marks, "
+                 c.pretrain_random_attributes == 0 && c.pretrain_filler == 0 && c.pretrain_without_parts == 0,
+             "--pretrain-per-novel, --filler, --pretrain-mention-name, --pretrain-silhouette, --pretrain-without-parts, "
              "--pretrain-random-attributes and --pretrain-filler need --world-version 2 or later");
     need(c.filler >= 0 && c.filler <= filler_bank_size, "--filler must be between 0 and " + std::to_string(filler_bank_size));
     need(c.size >= 16 && c.size <= 1024, "--size must be between 16 and 1024");
@@ -380,10 +380,10 @@ void check_config(const WorldConfig& c) {
                                       {c.pretrain_silhouette, "--pretrain-silhouette"},
                                       {c.pretrain_random_attributes, "--pretrain-random-attributes"},
                                       {c.pretrain_filler, "--pretrain-filler"},
-                                      {c.pretrain_marks, "--pretrain-marks"}})
+                                      {c.pretrain_without_parts, "--pretrain-without-parts"}})
         need(value >= 0 && value <= 1, std::string(flag) + " must be a probability between 0 and 1");
-    need(c.pretrain_silhouette + c.pretrain_marks <= 1 + 1e-9,
-         "--pretrain-silhouette plus --pretrain-marks must be at most 1 (each is a share of the pretraining captions)");
+    need(c.pretrain_silhouette + c.pretrain_without_parts <= 1 + 1e-9,
+         "--pretrain-silhouette plus --pretrain-without-parts must be at most 1 (each is a share of the pretraining captions)");
     need(c.quality >= 1 && c.quality <= 100, "--quality must be between 1 and 100");
 }
 
@@ -482,20 +482,17 @@ std::vector<ImagePlan> plan_split(const WorldConfig& config, const std::vector<C
             }
             p.scene.nuisance = draw_nuisance(detail::derive_seed(config.seed, {purpose_scene, s, f, r, n}));
             const uint64_t caption_seed = detail::derive_seed(config.seed, {purpose_caption, s, f, r, n});
-            p.description = describe(p.scene, p_class, p_nuisance, caption_seed);
-            if (!downstream) {
-                const bool silhouette_only =
-                    config.pretrain_silhouette > 0 &&
-                    detail::Rng(detail::derive_seed(config.seed, {purpose_silhouette, s, f, r, n})).chance(config.pretrain_silhouette);
-                // The marks-only share is of all pretraining captions, so it is drawn among the rest at the
-                // share it takes of them.
-                const bool marks_only =
-                    !silhouette_only && config.pretrain_marks > 0 &&
-                    detail::Rng(detail::derive_seed(config.seed, {purpose_marks, s, f, r, n}))
-                        .chance(std::min(1.0, config.pretrain_marks / (1 - config.pretrain_silhouette)));
-                if (silhouette_only) p.description = describe_silhouette(p.scene, caption_seed);
-                if (marks_only) p.description = describe_marks(p.scene, caption_seed);
-            }
+            // Pretraining captions may name the silhouette alone, or everything but the part count; each share
+            // of all pretraining captions, the second drawn among the rest at the share it takes of them.
+            const bool silhouette_only =
+                !downstream && config.pretrain_silhouette > 0 &&
+                detail::Rng(detail::derive_seed(config.seed, {purpose_silhouette, s, f, r, n})).chance(config.pretrain_silhouette);
+            const bool without_parts =
+                !downstream && !silhouette_only && config.pretrain_without_parts > 0 &&
+                detail::Rng(detail::derive_seed(config.seed, {purpose_without_parts, s, f, r, n}))
+                    .chance(std::min(1.0, config.pretrain_without_parts / (1 - config.pretrain_silhouette)));
+            p.description = silhouette_only ? describe_silhouette(p.scene, caption_seed)
+                                            : describe(p.scene, p_class, p_nuisance, caption_seed, !without_parts);
             if (!downstream) {
                 detail::Rng name_rng(detail::derive_seed(config.seed, {purpose_name_mention, s, f, r, n}));
                 const bool named = k.novel && name_rng.chance(config.pretrain_mention_name);

@@ -115,11 +115,10 @@ struct Description {
     std::vector<std::string> mentioned;  // attribute keys: parts rim mark_colour mark_shape size orientation
                                          // tint position background pattern
 };
-Description describe(const Scene& scene, double p_class, double p_nuisance, uint64_t seed);
+// With `part_count` false, the same draws and text without the part count.
+Description describe(const Scene& scene, double p_class, double p_nuisance, uint64_t seed, bool part_count = true);
 // The silhouette alone: the family and its part count, nothing else, in the template `seed` draws.
 Description describe_silhouette(const Scene& scene, uint64_t seed);
-// The rim and the marks with the family, without the part count, in the template and mark place `seed` draws.
-Description describe_marks(const Scene& scene, uint64_t seed);
 // Version 1: "This is a {name}. {description}"
 std::string downstream_caption(const std::string& class_name, const std::string& description);
 // Version 2 (FDRD's form): "This is a {name}." then `filler` sentences of the fixed bank (distinct, drawn with
@@ -155,9 +154,10 @@ struct WorldConfig {
     double pretrain_mention_nuisance = 0.2;
     double pretrain_mention_name = 0.5;  // v2: chance that a novel class's pretraining caption names it
     double pretrain_silhouette = 0;      // v2: chance that a pretraining caption describes the silhouette alone
-    // v2: chance that a pretraining caption describes the rim and the marks without the part count (a share of
-    // all pretraining captions, drawn among those that are not silhouette-only; with pretrain_silhouette, at most 1)
-    double pretrain_marks = 0;
+    // v2: chance that a pretraining caption leaves out the part count and keeps everything else it would name (a
+    // share of all pretraining captions, drawn among those that are not silhouette-only; with pretrain_silhouette,
+    // at most 1)
+    double pretrain_without_parts = 0;
     // v2: chance that a base class's pretraining image takes class attributes drawn at random (its family kept,
     // never a novel class's combination) instead of its class's, so that no attribute predicts another.
     double pretrain_random_attributes = 0;

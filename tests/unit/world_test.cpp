@@ -352,19 +352,20 @@ TEST(WorldCaptions, SilhouetteOnlyPretrainingCaptions) {
     EXPECT_THROW(check_config(silhouette), Error);
 }
 
-// --pretrain-marks: that share of all pretraining captions names the family, the rim and the marks and nothing
-// else, drawn among the captions that --pretrain-silhouette leaves, which stay silhouette-only as they were.
-TEST(WorldCaptions, MarksOnlyPretrainingCaptions) {
+// --pretrain-without-parts: that share of all pretraining captions is the caption it would be without the part
+// count (the family, the other attributes and the nuisance as drawn), drawn among the captions that
+// --pretrain-silhouette leaves; the silhouette-only ones stay as they were.
+TEST(WorldCaptions, PretrainingCaptionsWithoutThePartCount) {
     WorldConfig plain;
     plain.pretrain_per_class = 6;
     plain.pretrain_per_novel = 2;
     plain.pretrain_silhouette = 0.5;
-    WorldConfig marks = plain;
-    marks.pretrain_marks = 0.25;
+    WorldConfig without = plain;
+    without.pretrain_without_parts = 0.25;
     const auto classes = make_classes(plain);
-    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(marks, classes, Split::pretrain);
+    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(without, classes, Split::pretrain);
     ASSERT_EQ(before.size(), after.size());
-    size_t silhouette_only = 0, marks_only = 0, place[2] = {0, 0};
+    size_t silhouette_only = 0, without_parts = 0, with_nuisance = 0;
     for (size_t i = 0; i < after.size(); ++i) {
         const ImagePlan &b = before[i], &a = after[i];
         ASSERT_EQ(a.id, b.id);
@@ -378,33 +379,36 @@ TEST(WorldCaptions, MarksOnlyPretrainingCaptions) {
             EXPECT_EQ(a.caption, b.caption);
             continue;
         }
-        ++marks_only;
-        EXPECT_EQ(a.description.mentioned, (std::vector<std::string>{"rim", "mark_colour", "mark_shape"})) << a.caption;
-        const ClassAttributes& v = a.scene.attributes;
-        EXPECT_TRUE(has_word(a.caption, family_name(a.scene.family))) << a.caption;
-        EXPECT_TRUE(has_word(a.caption, rim_name(v.rim))) << a.caption;
-        EXPECT_TRUE(has_word(a.caption, mark_colour_name(v.mark_colour))) << a.caption;
-        EXPECT_TRUE(has_word(a.caption, mark_shape_name(v.mark_shape))) << a.caption;
+        ++without_parts;
+        std::vector<std::string> expected = b.description.mentioned;
+        ASSERT_EQ(expected.front(), "parts") << b.caption;  // pretraining names every class attribute
+        expected.erase(expected.begin());
+        EXPECT_EQ(a.description.mentioned, expected) << a.caption;
+        with_nuisance += expected.size() > 3;
+        const std::string part_count = std::string(number_word(a.scene.attributes.parts)) + " " + part_noun(a.scene.family);
+        EXPECT_NE(b.caption.find(part_count), std::string::npos) << b.caption;
+        EXPECT_EQ(a.caption.find(part_count), std::string::npos) << a.caption;
         EXPECT_FALSE(has_word(a.caption, part_noun(a.scene.family))) << a.caption;
-        for (int t = 0; t < tint_count; ++t) EXPECT_FALSE(has_word(a.caption, tint_name(t))) << a.caption;
-        EXPECT_FALSE(has_word(a.caption, "background")) << a.caption;
-        for (int k = 0; k < 2; ++k) place[k] += a.caption.find(k == 0 ? "centre" : "middle") != std::string::npos;
+        EXPECT_TRUE(has_word(a.caption, family_name(a.scene.family))) << a.caption;
+        EXPECT_TRUE(has_word(a.caption, rim_name(a.scene.attributes.rim))) << a.caption;
+        EXPECT_TRUE(has_word(a.caption, mark_colour_name(a.scene.attributes.mark_colour))) << a.caption;
     }
-    // Over 384 captions: half silhouette-only, a quarter of all marks-only, both mark places used.
+    // Over 384 captions: half silhouette-only, a quarter of all without the part count, some naming nuisance.
     EXPECT_GT(silhouette_only, after.size() * 4 / 10);
     EXPECT_LT(silhouette_only, after.size() * 6 / 10);
-    EXPECT_GT(marks_only, after.size() * 3 / 20);
-    EXPECT_LT(marks_only, after.size() * 7 / 20);
-    EXPECT_GT(place[0], 0u);
-    EXPECT_GT(place[1], 0u);
-    expect_same_downstream(plain, marks, classes);
-    marks.pretrain_marks = 0.5;  // with the silhouette's 0.5: every caption is one or the other
-    for (const auto& p : plan_split(marks, classes, Split::pretrain))
-        EXPECT_TRUE(p.description.mentioned.size() == 1 || p.description.mentioned.size() == 3) << p.caption;
-    marks.pretrain_marks = 0.6;  // 0.5 + 0.6 > 1
-    EXPECT_THROW(check_config(marks), Error);
+    EXPECT_GT(without_parts, after.size() * 3 / 20);
+    EXPECT_LT(without_parts, after.size() * 7 / 20);
+    EXPECT_GT(with_nuisance, 0u);
+    expect_same_downstream(plain, without, classes);
+    without.pretrain_without_parts = 0.5;  // with the silhouette's 0.5: no caption names the part count and more
+    for (const auto& p : plan_split(without, classes, Split::pretrain))
+        EXPECT_TRUE(p.description.mentioned == std::vector<std::string>{"parts"} ||
+                    std::find(p.description.mentioned.begin(), p.description.mentioned.end(), "parts") == p.description.mentioned.end())
+            << p.caption;
+    without.pretrain_without_parts = 0.6;  // 0.5 + 0.6 > 1
+    EXPECT_THROW(check_config(without), Error);
     WorldConfig v1 = defaults_of_version(1);
-    v1.pretrain_marks = 0.5;
+    v1.pretrain_without_parts = 0.5;
     EXPECT_THROW(check_config(v1), Error);
 }
 
@@ -853,7 +857,7 @@ TEST(WorldFiles, RerunsResumeRefuseAndReplace) {
     captions.config.filler = 0;
     captions.config.pretrain_silhouette = 0.5;
     captions.config.pretrain_filler = 0.5;
-    captions.config.pretrain_marks = 0.25;
+    captions.config.pretrain_without_parts = 0.25;
     captions.config.mention_class = 1;
     EXPECT_THROW(generate_world(captions, Log()), Error);
     const std::string train_before = slurp(dir.file("w/train.json"));
