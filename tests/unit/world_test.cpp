@@ -64,6 +64,21 @@ void expect_same_downstream(const WorldConfig& plain, const WorldConfig& changed
     }
 }
 
+// The pretraining plans of `plain` and `changed`, image for image as (before, after), checked to share their ids
+// and scene noise: for pretraining options that leave the nuisance of every image alone.
+std::vector<std::pair<ImagePlan, ImagePlan>> same_pretraining_images(const WorldConfig& plain, const WorldConfig& changed,
+                                                                     const std::vector<ClassSpec>& classes) {
+    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(changed, classes, Split::pretrain);
+    EXPECT_EQ(before.size(), after.size());
+    std::vector<std::pair<ImagePlan, ImagePlan>> pairs;
+    for (size_t i = 0; i < std::min(before.size(), after.size()); ++i) {
+        EXPECT_EQ(after[i].id, before[i].id);
+        EXPECT_EQ(after[i].scene.nuisance.noise_seed, before[i].scene.nuisance.noise_seed) << after[i].id;
+        pairs.emplace_back(before[i], after[i]);
+    }
+    return pairs;
+}
+
 // Every file a generated world consists of, relative to its directory.
 std::vector<std::string> world_files(const std::string& dir) {
     std::vector<std::string> files = {"world.json", "pretrain.json", "train.json", "test.json"};
@@ -315,13 +330,9 @@ TEST(WorldCaptions, SilhouetteOnlyPretrainingCaptions) {
     silhouette.pretrain_silhouette = 0.5;
     const auto classes = make_classes(plain);
     ASSERT_EQ(make_classes(silhouette).size(), classes.size());
-    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(silhouette, classes, Split::pretrain);
-    ASSERT_EQ(before.size(), after.size());
+    const auto pairs = same_pretraining_images(plain, silhouette, classes);
     size_t alone = 0;
-    for (size_t i = 0; i < after.size(); ++i) {
-        const ImagePlan &b = before[i], &a = after[i];
-        ASSERT_EQ(a.id, b.id);
-        EXPECT_EQ(a.scene.nuisance.noise_seed, b.scene.nuisance.noise_seed) << a.id;
+    for (const auto& [b, a] : pairs) {
         if (a.description.text == b.description.text) {
             EXPECT_EQ(a.caption, b.caption);
             continue;
@@ -339,8 +350,8 @@ TEST(WorldCaptions, SilhouetteOnlyPretrainingCaptions) {
         for (int t = 0; t < tint_count; ++t) EXPECT_FALSE(has_word(a.caption, tint_name(t))) << a.caption;
         EXPECT_FALSE(has_word(a.caption, "background")) << a.caption;
     }
-    EXPECT_GT(alone, after.size() / 3);  // p = 0.5 over 384 images
-    EXPECT_LT(alone, after.size() * 2 / 3);
+    EXPECT_GT(alone, pairs.size() / 3);  // p = 0.5 over 384 images
+    EXPECT_LT(alone, pairs.size() * 2 / 3);
     expect_same_downstream(plain, silhouette, classes);
     silhouette.pretrain_silhouette = 1;
     for (const auto& p : plan_split(silhouette, classes, Split::pretrain))
@@ -363,13 +374,9 @@ TEST(WorldCaptions, PretrainingCaptionsWithoutThePartCount) {
     WorldConfig without = plain;
     without.pretrain_without_parts = 0.25;
     const auto classes = make_classes(plain);
-    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(without, classes, Split::pretrain);
-    ASSERT_EQ(before.size(), after.size());
+    const auto pairs = same_pretraining_images(plain, without, classes);
     size_t silhouette_only = 0, without_parts = 0, with_nuisance = 0;
-    for (size_t i = 0; i < after.size(); ++i) {
-        const ImagePlan &b = before[i], &a = after[i];
-        ASSERT_EQ(a.id, b.id);
-        EXPECT_EQ(a.scene.nuisance.noise_seed, b.scene.nuisance.noise_seed) << a.id;
+    for (const auto& [b, a] : pairs) {
         if (b.description.mentioned == std::vector<std::string>{"parts"}) {
             ++silhouette_only;
             EXPECT_EQ(a.caption, b.caption);
@@ -394,10 +401,10 @@ TEST(WorldCaptions, PretrainingCaptionsWithoutThePartCount) {
         EXPECT_TRUE(has_word(a.caption, mark_colour_name(a.scene.attributes.mark_colour))) << a.caption;
     }
     // Over 384 captions: half silhouette-only, a quarter of all without the part count, some naming nuisance.
-    EXPECT_GT(silhouette_only, after.size() * 4 / 10);
-    EXPECT_LT(silhouette_only, after.size() * 6 / 10);
-    EXPECT_GT(without_parts, after.size() * 3 / 20);
-    EXPECT_LT(without_parts, after.size() * 7 / 20);
+    EXPECT_GT(silhouette_only, pairs.size() * 4 / 10);
+    EXPECT_LT(silhouette_only, pairs.size() * 6 / 10);
+    EXPECT_GT(without_parts, pairs.size() * 3 / 20);
+    EXPECT_LT(without_parts, pairs.size() * 7 / 20);
     EXPECT_GT(with_nuisance, 0u);
     expect_same_downstream(plain, without, classes);
     without.pretrain_without_parts = 0.5;  // with the silhouette's 0.5: no caption names the part count and more
@@ -421,13 +428,9 @@ TEST(WorldCaptions, FillerInPretrainingCaptions) {
     WorldConfig chatter = plain;
     chatter.pretrain_filler = 0.5;
     const auto classes = make_classes(plain);
-    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(chatter, classes, Split::pretrain);
-    ASSERT_EQ(before.size(), after.size());
+    const auto pairs = same_pretraining_images(plain, chatter, classes);
     size_t with = 0, in_front = 0;
-    for (size_t i = 0; i < after.size(); ++i) {
-        const ImagePlan &b = before[i], &a = after[i];
-        ASSERT_EQ(a.id, b.id);
-        EXPECT_EQ(a.scene.nuisance.noise_seed, b.scene.nuisance.noise_seed) << a.id;
+    for (const auto& [b, a] : pairs) {
         EXPECT_EQ(a.description.text, b.description.text);
         if (a.caption == b.caption) continue;
         ++with;
@@ -439,8 +442,8 @@ TEST(WorldCaptions, FillerInPretrainingCaptions) {
         }
         EXPECT_EQ(found, 1) << a.caption;
     }
-    EXPECT_GT(with, after.size() / 3);  // p = 0.5 over 384 images
-    EXPECT_LT(with, after.size() * 2 / 3);
+    EXPECT_GT(with, pairs.size() / 3);  // p = 0.5 over 384 images
+    EXPECT_LT(with, pairs.size() * 2 / 3);
     EXPECT_GT(in_front, with / 4);  // each side with p = 0.5
     EXPECT_LT(in_front, with * 3 / 4);
     expect_same_downstream(plain, chatter, classes);
@@ -466,16 +469,12 @@ TEST(WorldPretraining, BaseImagesWithRandomAttributes) {
         if (k.novel)
             novel_combinations.insert({k.family, k.attributes.parts, k.attributes.rim, k.attributes.mark_colour,
                                        k.attributes.mark_shape});
-    const auto before = plan_split(plain, classes, Split::pretrain), after = plan_split(random, classes, Split::pretrain);
-    ASSERT_EQ(before.size(), after.size());
+    const auto pairs = same_pretraining_images(plain, random, classes);
     size_t changed = 0;
     // For each (family, rim, mark colour, mark shape) seen, the part counts seen with it.
     std::map<std::tuple<int, int, int, int>, std::set<int>> parts_given_rest;
-    for (size_t i = 0; i < after.size(); ++i) {
-        const ImagePlan &b = before[i], &a = after[i];
+    for (const auto& [b, a] : pairs) {
         const ClassSpec& k = classes[a.class_index];
-        ASSERT_EQ(a.id, b.id);
-        EXPECT_EQ(a.scene.nuisance.noise_seed, b.scene.nuisance.noise_seed) << a.id;
         EXPECT_EQ(a.scene.family, k.family) << a.id;
         if (k.novel) {
             EXPECT_EQ(a.scene.attributes, k.attributes) << a.id;
