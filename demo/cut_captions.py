@@ -14,14 +14,19 @@ import re
 import sys
 
 
-def read_lexicon(path):
-    words = set()
+def read_lexicon_groups(path):
+    """Each lexicon word (lowercase) with the attribute group it belongs to."""
+    group = {}
     with open(path) as f:
         for line in f:
             if line.strip() and not line.startswith("#"):
-                _, values = line.rstrip("\n").split("\t")
-                words.update(w.strip().lower() for w in values.split("|"))
-    return words
+                name, values = line.rstrip("\n").split("\t")
+                group.update((w.strip().lower(), name) for w in values.split("|"))
+    return group
+
+
+def read_lexicon(path):
+    return set(read_lexicon_groups(path))
 
 
 WORD = r"[A-Za-z0-9\x80-\U0010ffff]"  # word characters as dcar-mine-negatives matches them

@@ -98,27 +98,16 @@ PY
 expect_status 2 dcar-world --world-version 1 --filler 2 wv1b
 grep -q "need --world-version 2" err || fail "v1 with --filler: $(cat err)"
 
-# The lexicon's attribute of each word (GROUP<TAB>word|word lines), for the checks below.
-cat > lexicon_groups.py <<'PY'
-def read_groups(path):
-    group = {}
-    for line in open(path):
-        if line.strip() and not line.startswith("#"):
-            g, words = line.rstrip("\n").split("\t")
-            for w in words.split("|"):
-                group[w] = g
-    return group
-PY
-
 # demo/world-lexicon.tsv covers the world's attribute words: every attribute swap on the world's captions
 # replaces one word by another value of the same attribute, and most captions get one.
 if [ -x "$TOOLS/dcar-mine-negatives" ]; then
   dcar-mine-negatives -q --layout as-is --image-root w --swaps 0 --attributes 0 --attribute-swaps 2 \
     --attribute-lexicon "$SRC/demo/world-lexicon.tsv" -o swaps.jsonl w/train.json
-  /usr/bin/python3 - "$SRC/demo/world-lexicon.tsv" <<'PY' || fail "attribute swaps on the world"
+  /usr/bin/python3 - "$SRC/demo/world-lexicon.tsv" "$SRC/demo" <<'PY' || fail "attribute swaps on the world"
 import json, re, sys
-from lexicon_groups import read_groups
-group = read_groups(sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from cut_captions import read_lexicon_groups
+group = read_lexicon_groups(sys.argv[1])
 records = [json.loads(l) for l in open("swaps.jsonl")]
 with_swaps = 0
 for r in records:
@@ -140,10 +129,9 @@ expect_status 0 dcar-world -q --families 6 --base-per-family 1 --novel-per-famil
 /usr/bin/python3 "$SRC/demo/cut_captions.py" wn/test.json "$SRC/demo/world-lexicon.tsv" "$SRC/demo/world-nouns.txt" > wn-cut.json
 /usr/bin/python3 - "$SRC/demo/world-lexicon.tsv" "$SRC/demo/world-nouns.txt" "$SRC/demo" <<'PY' || fail "world-nouns.txt on the world"
 import json, re, sys
-from lexicon_groups import read_groups
 sys.path.insert(0, sys.argv[3])
-from cut_captions import read_nouns
-group, nouns = read_groups(sys.argv[1]), read_nouns(sys.argv[2])
+from cut_captions import read_lexicon_groups, read_nouns
+group, nouns = read_lexicon_groups(sys.argv[1]), read_nouns(sys.argv[2])
 full, cut = json.load(open("wn/test.json")), json.load(open("wn-cut.json"))
 families = set()
 for key, record in full.items():
