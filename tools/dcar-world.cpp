@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
         ("pretrain-without-parts", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_without_parts, "0"), "pretraining captions: probability of leaving out the part count, everything else as drawn (v2; with --pretrain-silhouette at most 1)")
         ("pretrain-random-attributes", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_random_attributes, "0"), "pretraining images of base classes: probability of drawing the class attributes at random in the family, never a novel class's (v2)")
         ("pretrain-filler", cli::po::value<double>()->value_name("P")->default_value(defaults.pretrain_filler, "0"), "pretraining captions: probability of carrying one filler sentence of the train/test captions' bank (v2)")
+        ("pretrain-category", cli::po::value<std::string>()->value_name("WHAT")->default_value(defaults.pretrain_category), "what a pretraining record's meta_category names, which dcar-tune --hard-batches groups by: family, or silhouette (family and part count; v2)")
         ("quality", cli::po::value<int>()->value_name("Q")->default_value(defaults.quality), "JPEG quality (1..100)")
         ("no-pretrain-images", "write pretrain.json but not its images (enough for a backbone made before); a later run without this adds them")
         ("force", "replace a world made with other options in OUT, or write into a non-empty OUT");
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
         set_probability("pretrain-without-parts", c.pretrain_without_parts);
         set_probability("pretrain-random-attributes", c.pretrain_random_attributes);
         set_probability("pretrain-filler", c.pretrain_filler);
+        if (given("pretrain-category")) c.pretrain_category = a["pretrain-category"].as<std::string>();
         set_int("quality", c.quality);
 
         world::generate_world(job, ctx.log);

@@ -84,7 +84,7 @@ TuneConfig method_defaults(Method method) {
 }
 
 std::vector<std::vector<size_t>> batch_order(size_t count, const std::vector<std::string>& groups, size_t batch,
-                                              uint64_t seed, int epoch) {
+                                              uint64_t seed, int epoch, double grouped_share) {
     std::vector<size_t> order(count);
     for (size_t i = 0; i < count; ++i) order[i] = i;
     Rng shuffle(stream_seed(seed, 0x65706f6368ull, static_cast<uint64_t>(epoch)));
@@ -92,12 +92,14 @@ std::vector<std::vector<size_t>> batch_order(size_t count, const std::vector<std
     const bool grouped = !groups.empty();
     std::vector<std::vector<size_t>> parts;
     if (grouped) {
+        const auto grouped_count = static_cast<size_t>(std::llround(std::clamp(grouped_share, 0.0, 1.0) * static_cast<double>(count)));
         std::map<std::string, size_t> part_of;
-        for (const size_t i : order) {
-            const auto found = part_of.emplace(groups[i], parts.size());
+        for (size_t k = 0; k < grouped_count; ++k) {
+            const auto found = part_of.emplace(groups[order[k]], parts.size());
             if (found.second) parts.emplace_back();
-            parts[found.first->second].push_back(i);
+            parts[found.first->second].push_back(order[k]);
         }
+        if (grouped_count < count) parts.emplace_back(order.begin() + static_cast<long>(grouped_count), order.end());
     } else {
         parts.push_back(std::move(order));
     }
@@ -389,7 +391,7 @@ std::vector<std::vector<size_t>> Trainer::epoch_batches(const std::vector<size_t
     std::vector<std::string> groups;
     if (config_.hard_batches)
         for (const size_t i : examples) groups.push_back(examples_[i].meta_category);
-    auto batches = batch_order(examples.size(), groups, static_cast<size_t>(config_.batch), config_.seed, epoch);
+    auto batches = batch_order(examples.size(), groups, static_cast<size_t>(config_.batch), config_.seed, epoch, config_.hard_batch_share);
     for (auto& batch : batches)
         for (size_t& i : batch) i = examples[i];
     return batches;

@@ -46,6 +46,7 @@ struct TuneConfig : model::RuntimeOptions {
     int epochs = 20;
     int64_t shots = 16;       // images per class (0 = all)
     bool hard_batches = false;  // every batch from one meta_category (a manifest's coarse category)
+    double hard_batch_share = 1;  // with hard_batches: the share of each epoch's examples so batched, the rest mixed
     bool augment = true;      // RandomResizedCrop(scale = crop_min..1, ratio 3/4..4/3), no flips
     double crop_min = 0.5;
     double val_fraction = 0;  // images held out for per-epoch validation R@1
@@ -76,9 +77,10 @@ TuneSummary run_tune(const TuneConfig& config, const Log& log);
 
 // One epoch's batches of examples 0..count-1 (indices), in an order that depends only on the seed and the
 // epoch; a last batch of one is dropped (the contrastive loss needs two). With `groups` (one per example:
-// --hard-batches' meta_category), the shuffled examples are grouped, each group cut into batches (its last may
-// be smaller), and the batches shuffled again, so that no batch mixes groups; empty `groups` = no grouping.
+// --hard-batches' meta_category), the first `grouped_share` of the shuffled examples are grouped, each group
+// cut into batches (its last may be smaller), the rest cut into mixed batches, and all batches shuffled again,
+// so that no batch of the grouped share mixes groups; empty `groups` = no grouping.
 std::vector<std::vector<size_t>> batch_order(size_t count, const std::vector<std::string>& groups, size_t batch,
-                                              uint64_t seed, int epoch);
+                                              uint64_t seed, int epoch, double grouped_share = 1);
 
 }  // namespace dcar::train

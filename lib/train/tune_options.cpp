@@ -187,6 +187,13 @@ const std::vector<Option> options = {
      "hard_batches", false, Source::own,
      [](TuneConfig& c, const std::string&) { c.hard_batches = true; },
      [](const TuneConfig& c) { return Json(c.hard_batches); }},
+    {"hard-batch-share", 0, "S", "with --hard-batches: the share of each epoch's examples batched by meta_category, the rest in mixed batches",
+     Default::fixed, "hard_batch_share", false, Source::own,
+     [](TuneConfig& c, const std::string& t) {
+         c.hard_batch_share = real("hard-batch-share", t);
+         if (!(c.hard_batch_share > 0 && c.hard_batch_share <= 1)) bad_value("hard-batch-share", t, "a share in (0, 1]");
+     },
+     [](const TuneConfig& c) { return Json(c.hard_batch_share); }},
     {"shots", 0, "N", "images per class, 0 = all", Default::per_method, "shots", false, Source::own,
      [](TuneConfig& c, const std::string& t) { c.shots = count("shots", t); },
      [](const TuneConfig& c) { return Json(c.shots); }},
@@ -286,6 +293,8 @@ TuneConfig tune_config(const std::map<std::string, std::string>& given) {
         o.set(config, found->second);
     }
     if (!config.prompts.text) config.prompts.init.clear();
+    if (config.hard_batch_share != 1 && !config.hard_batches)
+        throw Error(ErrorCode::usage, "--hard-batch-share below 1 needs --hard-batches");
     return config;
 }
 

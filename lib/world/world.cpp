@@ -196,16 +196,17 @@ OrderedJson options_json(const WorldConfig& c) {
     if (c.version >= 2 && c.pretrain_random_attributes > 0) o["pretrain_random_attributes"] = c.pretrain_random_attributes;
     if (c.version >= 2 && c.pretrain_filler > 0) o["pretrain_filler"] = c.pretrain_filler;
     if (c.version >= 2 && c.pretrain_without_parts > 0) o["pretrain_without_parts"] = c.pretrain_without_parts;
+    if (c.version >= 2 && c.pretrain_category != "family") o["pretrain_category"] = c.pretrain_category;
     o["quality"] = c.quality;
     return o;
 }
 
-// The options that change captions only, never pixels (each caption draw has its own generator): a world
+// The options that change the manifests only, never pixels (each caption draw has its own generator): a world
 // remade with only these changed keeps its images.
 Json image_options(Json options) {
     for (const char* key : {"mention_class", "mention_nuisance", "filler", "pretrain_mention_class",
                             "pretrain_mention_nuisance", "pretrain_mention_name", "pretrain_silhouette", "pretrain_filler",
-                            "pretrain_without_parts"})
+                            "pretrain_without_parts", "pretrain_category"})
         options.erase(key);
     return options;
 }
@@ -285,16 +286,17 @@ OrderedJson world_json(const WorldConfig& c, const std::vector<ClassSpec>& class
     return w;
 }
 
-std::string split_json(const std::vector<ImagePlan>& plans, const std::vector<ClassSpec>& classes) {
+std::string split_json(const std::vector<ImagePlan>& plans, const std::vector<ClassSpec>& classes, const WorldConfig& config) {
     std::string out = "{\n";
     for (size_t i = 0; i < plans.size(); ++i) {
         const ImagePlan& p = plans[i];
         const ClassSpec& k = classes[p.class_index];
         const Nuisance& n = p.scene.nuisance;
+        const bool silhouette = p.split == Split::pretrain && config.pretrain_category == "silhouette";
         OrderedJson r;
         r["file_name"] = p.file_name;
         r["class_name"] = k.name;
-        r["meta_category"] = family_name(k.family);
+        r["meta_category"] = family_name(k.family) + (silhouette ? "/" + std::to_string(p.scene.attributes.parts) : "");
         r["file_path"] = p.path;
         r["positive"] = p.caption;
         r["negative"] = OrderedJson::array();
@@ -356,9 +358,12 @@ void check_config(const WorldConfig& c) {
          "--world-version must be 1 or " + std::to_string(latest_world_version));
     if (c.version == 1)
         need(c.pretrain_per_novel == 0 && c.filler == 0 && c.pretrain_mention_name == 0 && c.pretrain_silhouette == 0 &&
-                 c.pretrain_random_attributes == 0 && c.pretrain_filler == 0 && c.pretrain_without_parts == 0,
+                 c.pretrain_random_attributes == 0 && c.pretrain_filler == 0 && c.pretrain_without_parts == 0 &&
+                 c.pretrain_category == "family",
              "--pretrain-per-novel, --filler, --pretrain-mention-name, --pretrain-silhouette, --pretrain-without-parts, "
-             "--pretrain-random-attributes and --pretrain-filler need --world-version 2 or later");
+             "--pretrain-random-attributes, --pretrain-filler and --pretrain-category need --world-version 2 or later");
+    need(c.pretrain_category == "family" || c.pretrain_category == "silhouette",
+         "--pretrain-category must be family or silhouette, not '" + c.pretrain_category + "'");
     need(c.filler >= 0 && c.filler <= filler_bank_size, "--filler must be between 0 and " + std::to_string(filler_bank_size));
     need(c.size >= 16 && c.size <= 1024, "--size must be between 16 and 1024");
     need(c.families >= 1 && c.families <= max_families, "--families must be between 1 and " + std::to_string(max_families));
@@ -634,7 +639,7 @@ GenerateStats generate_world(const GenerateJob& job, const Log& log) {
 
     std::set<std::string> new_paths;
     for (Split s : all_splits) {
-        write_file(path_of(std::string(split_name(s)) + ".json"), split_json(plans[int(s)], classes));
+        write_file(path_of(std::string(split_name(s)) + ".json"), split_json(plans[int(s)], classes, config));
         // An image left out but already there stays only if it is the one this world would render.
         for (const ImagePlan& p : plans[int(s)])
             if (rendered(p) || same_images) new_paths.insert(p.path);

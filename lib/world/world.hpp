@@ -164,6 +164,9 @@ struct WorldConfig {
     // v2: chance that a pretraining caption carries one filler sentence, before or after it, as web alt-text
     // carries chatter; the filler's words are then known to the text tower, as a web-trained one knows them.
     double pretrain_filler = 0;
+    // v2: what a pretraining record's meta_category names, which dcar-tune --hard-batches groups by: "family", or
+    // "silhouette" (the family and the part count drawn, "star/3"), so that a batch of one group needs the rest.
+    std::string pretrain_category = "family";
     int quality = 90;  // JPEG
 };
 WorldConfig defaults_of_version(int version);  // throws dcar::Error(usage) for an unknown version

@@ -92,7 +92,8 @@ DcarParts dcar_parts(const model::Clip& clip, const StepBatch& batch) {
 }
 
 // The epoch's batches: every example once (but a dropped last single), deterministic in (seed, epoch), other
-// in another epoch; with groups (--hard-batches), no batch mixes two, and every group is cut on its own.
+// in another epoch; with groups (--hard-batches), no batch mixes two, and every group is cut on its own; with a
+// share (--hard-batch-share), that share of the examples is so batched and the rest mixed.
 TEST(TrainBatches, OrderCoversEveryExampleAndHardBatchesKeepOneGroup) {
     const size_t count = 103, batch = 8;
     std::vector<std::string> groups;
@@ -124,6 +125,24 @@ TEST(TrainBatches, OrderCoversEveryExampleAndHardBatchesKeepOneGroup) {
         for (size_t i : b) EXPECT_EQ(groups[i], groups[b[0]]);
     EXPECT_EQ(hard, batch_order(count, groups, batch, 7, 0));
     EXPECT_EQ(hard.size(), batch_order(count, groups, batch, 7, 3).size());
+    EXPECT_EQ(hard, batch_order(count, groups, batch, 7, 0, 1.0));
+
+    // --hard-batch-share 0.5: 52 of the 103 are batched by group, the other 51 mixed; each group's part and the
+    // mixed part may drop a last single.
+    const auto half = batch_order(count, groups, batch, 7, 0, 0.5);
+    const auto half_seen = covered(half);
+    EXPECT_GE(std::count(half_seen.begin(), half_seen.end(), 1), 99);
+    EXPECT_EQ(std::count(half_seen.begin(), half_seen.end(), 2), 0);
+    size_t in_one_group = 0, mixed_batches = 0;
+    for (const auto& b : half) {
+        const bool one = std::all_of(b.begin(), b.end(), [&](size_t i) { return groups[i] == groups[b[0]]; });
+        (one ? in_one_group : mixed_batches) += one ? b.size() : 1;
+    }
+    EXPECT_GE(in_one_group, 49u);
+    EXPECT_LE(in_one_group, 60u);
+    EXPECT_GE(mixed_batches, 6u);
+    EXPECT_EQ(half, batch_order(count, groups, batch, 7, 0, 0.5));
+    EXPECT_NE(half, batch_order(count, groups, batch, 7, 1, 0.5));
 }
 
 TEST(TrainObjective, BackboneStaysFrozenAndGradientsReachExactlyTheTrainableSet) {
@@ -459,7 +478,7 @@ TEST(TuneOptions, RecordedKeysKeepTheCheckpointFormat) {
         "visual_init", "cate_in_batch", "prompt_init", "caa", "caa_hidden", "caa_ratio", "con_mode", "lambda",
         "cate_form", "dtr_train", "dtr_table", "dtr_infer", "w_min", "w_max", "ema", "blank", "alpha", "candidates",
         "weight_table", "optimizer", "momentum", "weight_decay", "lr", "warmup_lr", "warmup_epochs", "warmup_steps",
-        "warmup", "epochs", "batch", "hard_batches", "shots", "augment", "crop_min", "val_fraction", "val", "seed"};
+        "warmup", "epochs", "batch", "hard_batches", "hard_batch_share", "shots", "augment", "crop_min", "val_fraction", "val", "seed"};
     EXPECT_EQ(keys, expected);
     EXPECT_EQ(flag_text(recorded_option("dtr_train")), "--dtr");  // resume errors name what the user types
     EXPECT_EQ(flag_text(recorded_option("augment")), "--augment or --no-augment");
@@ -520,6 +539,9 @@ TEST(TuneOptions, TheTableParsesChecksAndCombinesOptions) {
     refused({{"init-size", "image=32"}}, "--init-size applies to --method full only");
     refused({{"warmup-steps", "2"}, {"warmup-epochs", "1"}}, "--warmup-steps and --warmup-epochs exclude each other");
     refused({{"augment", ""}, {"no-augment", ""}}, "--no-augment and --augment exclude each other");
+    refused({{"hard-batch-share", "0.5"}}, "--hard-batch-share below 1 needs --hard-batches");
+    refused({{"hard-batches", ""}, {"hard-batch-share", "0"}}, "--hard-batch-share takes a share in (0, 1], not '0'");
+    EXPECT_EQ(tune_config({{"hard-batches", ""}, {"hard-batch-share", "0.5"}}).hard_batch_share, 0.5);
     refused({{"batch", "8"}}, "dcar-tune has no option --batch");  // shared: parsed with the model options
 }
 

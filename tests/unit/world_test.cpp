@@ -857,6 +857,7 @@ TEST(WorldFiles, RerunsResumeRefuseAndReplace) {
     captions.config.pretrain_silhouette = 0.5;
     captions.config.pretrain_filler = 0.5;
     captions.config.pretrain_without_parts = 0.25;
+    captions.config.pretrain_category = "silhouette";
     captions.config.mention_class = 1;
     EXPECT_THROW(generate_world(captions, Log()), Error);
     const std::string train_before = slurp(dir.file("w/train.json"));
@@ -869,6 +870,26 @@ TEST(WorldFiles, RerunsResumeRefuseAndReplace) {
     EXPECT_EQ(generate_world(fresh, Log()).written, total);
     EXPECT_NE(slurp(dir.file("w/train.json")), train_before);
     for (const auto& f : world_files(dir.file("fresh"))) EXPECT_EQ(slurp(dir.file("w/" + f)), slurp(dir.file("fresh/" + f))) << f;
+    // --pretrain-category silhouette: a pretraining record's meta_category is its family and the part count it
+    // draws; the downstream records keep the family.
+    std::map<std::string, std::string> family_of;
+    const Json world = Json::parse(slurp(dir.file("w/world.json")));
+    for (const auto& k : world["classes"]) family_of[k["name"].get<std::string>()] = k["family"].get<std::string>();
+    const Json pretrain = Json::parse(slurp(dir.file("w/pretrain.json"))), train = Json::parse(slurp(dir.file("w/train.json")));
+    ASSERT_FALSE(pretrain.empty());
+    std::set<std::string> silhouettes;
+    for (const auto& [id, r] : pretrain.items()) {
+        EXPECT_EQ(r["meta_category"], family_of.at(r["class_name"].get<std::string>()) + "/" + std::to_string(r["attributes"]["parts"].get<int>())) << id;
+        silhouettes.insert(r["meta_category"]);
+    }
+    EXPECT_GT(silhouettes.size(), 1u);
+    for (const auto& [id, r] : train.items()) EXPECT_EQ(r["meta_category"], family_of.at(r["class_name"].get<std::string>())) << id;
+    WorldConfig category = captions.config;
+    category.pretrain_category = "parts";
+    EXPECT_THROW(check_config(category), Error);
+    category = defaults_of_version(1);
+    category.pretrain_category = "silhouette";
+    EXPECT_THROW(check_config(category), Error);
     job.force = true;
     EXPECT_EQ(generate_world(job, Log()).kept, total);  // and back
     GenerateJob pixels = job;
