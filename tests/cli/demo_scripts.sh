@@ -2,7 +2,8 @@
 # encode and not one they do not, and holds out whole classes for class attributes; demo/oracle.py gives the
 # exact ceiling of a caption set built to one; demo/results_table.py labels rows and averages seeds;
 # demo/summary.py judges the gates; demo/paired.py gives the paired interval; demo/pick_lr.py picks on
-# validation R@1; demo/within_class.py splits R@1's misses by class.
+# validation R@1; demo/within_class.py splits R@1's misses by class; demo/layer_probe.py ends in dcar-embed's
+# embedding.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" "$@"
 
@@ -200,8 +201,45 @@ projected /= np.linalg.norm(projected, axis=1, keepdims=True)
 assert np.allclose(projected, plain, atol=2e-3), np.abs(projected - plain).max()
 assert not np.allclose(token[:, : plain.shape[1]], plain, atol=1e-2)
 PY
+
+  # demo/layer_probe.py: its last feature is the tower's embedding, as dcar-embed computes it, with and without
+  # the convolutional stem; the depths before it are all there, one row per image.
+  /usr/bin/python3 "$SRC/tests/cli/tiny_clip.py" model tiny-stem.safetensors stem
+  /usr/bin/python3 - <<'PY'
+import json
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(10)
+records = {}
+for i in range(4):
+    Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(f"imgs/layer{i}.png")
+    records[f"item{i}"] = {"file_path": f"imgs/layer{i}.png", "positive": "a picture", "class_name": "c"}
+json.dump(records, open("layers.json", "w"))
+PY
+  for model in tiny tiny-stem; do
+    (cd "$SRC/demo" && /usr/bin/python3 layer_probe.py "$OLDPWD/$model.safetensors" "$OLDPWD/layers.json" "$OLDPWD" "$OLDPWD/layers-$model") \
+      > layers-$model.args
+    dcar-embed -m $model.safetensors --manifest layers.json --layout as-is --image-root . --quiet -o layers-$model.dcs
+    dcar-cat -F npy -o layers-$model.npy layers-$model.dcs
+    /usr/bin/python3 - "$model" <<'PY' || fail "layer_probe.py ($model)"
+import sys
+import numpy as np
+model = sys.argv[1]
+labels = [a.split("=")[0] for a in open(f"layers-{model}.args").read().split()]
+stem = ["stem1-mean", "stem1-max", "stem2-mean", "stem2-max"] if model == "tiny-stem" else []
+blocks = [f"block{b}-{kind}" for b in (1, 2) for kind in ("class", "patch-mean", "patch-max")]
+assert labels == stem + ["patches-mean", "patches-max"] + blocks + ["embedding"], labels
+ours = np.load(f"layers-{model}/embedding.npy").astype(np.float64)
+theirs = np.load(f"layers-{model}.npy").astype(np.float64)
+assert ours.shape == theirs.shape == (4, 32), (ours.shape, theirs.shape)
+ours /= np.linalg.norm(ours, axis=1, keepdims=True)
+assert np.allclose(ours, theirs, atol=2e-3), np.abs(ours - theirs).max()
+assert open(f"layers-{model}/block1-class.ids").read().split() == [f"item{i}" for i in range(4)]
+assert np.load(f"layers-{model}/block2-patch-max.npy").shape == (4, 192)
+PY
+  done
 else
-  echo "demo_scripts: class_token.py not checked (no dcar-embed or no python3-torch)"
+  echo "demo_scripts: class_token.py and layer_probe.py not checked (no dcar-embed or no python3-torch)"
 fi
 
 # demo/compare_backbones.py: every probe and zero-shot figure within 1 point passes; one 1.5 points off fails.

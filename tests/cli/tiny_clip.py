@@ -3,7 +3,8 @@
 tokenizer ids fit), saved as safetensors with the architecture dcar records in its own files (QuickGELU, 3 and 2
 heads); and the reference image embeddings of a list of files through
 torchvision's CLIP transform and the same model in PyTorch.
-  tiny_clip.py model OUT.safetensors [bare]   (bare: without the architecture, as other tools write them)
+  tiny_clip.py model OUT.safetensors [bare|stem]   (bare: without the architecture, as other tools write them;
+                                                   stem: with dcar's convolutional stem, 16 and 32 channels)
   tiny_clip.py embed MODEL.safetensors OUT.npy FILE...        (L2-normalised, float32, in file order)"""
 import os
 import sys
@@ -17,19 +18,25 @@ import clip_reference as ref  # noqa: E402  (the tiny OpenAI-layout CLIP used by
 ref.VOCAB, ref.CONTEXT, ref.SOT, ref.EOT = 49408, 77, 49406, 49407
 
 
-def build() -> torch.nn.Module:
+def build(stem=()) -> torch.nn.Module:
     torch.manual_seed(0)
-    model = ref.TinyClip().eval()
+    model = ref.TinyClip(stem=stem).eval()
     ref.randomise(model)
     return model
 
 
 def main() -> None:
     if sys.argv[1] == "model":
-        model = build()
-        bare = len(sys.argv) > 3 and sys.argv[3] == "bare"
-        metadata = {"format": "pt"} if bare else {"format": "pt", "dcar.architecture": "activation=quick-gelu,vision-heads=3,text-heads=2"}
-        ref.write_safetensors(sys.argv[2], {k: v.detach() for k, v in model.state_dict().items()}, metadata)
+        variant = sys.argv[3] if len(sys.argv) > 3 else ""
+        model = build((16, 32) if variant == "stem" else ())
+        metadata = {"format": "pt"} if variant == "bare" else {"format": "pt", "dcar.architecture": "activation=quick-gelu,vision-heads=3,text-heads=2"}
+        tensors = {}
+        for name, value in model.state_dict().items():
+            if name.startswith("visual.stem."):  # nn.Sequential's stem.<2i> (convolution i) is dcar's stem.<i>
+                _, _, index, kind = name.split(".")
+                name = f"visual.stem.{int(index) // 2}.{kind}"
+            tensors[name] = value.detach()
+        ref.write_safetensors(sys.argv[2], tensors, metadata)
     elif sys.argv[1] == "embed":
         from PIL import Image
         from torchvision import transforms as T
