@@ -30,13 +30,7 @@ def main() -> None:
         variant = sys.argv[3] if len(sys.argv) > 3 else ""
         model = build((16, 32) if variant == "stem" else ())
         metadata = {"format": "pt"} if variant == "bare" else {"format": "pt", "dcar.architecture": "activation=quick-gelu,vision-heads=3,text-heads=2"}
-        tensors = {}
-        for name, value in model.state_dict().items():
-            if name.startswith("visual.stem."):  # nn.Sequential's stem.<2i> (convolution i) is dcar's stem.<i>
-                _, _, index, kind = name.split(".")
-                name = f"visual.stem.{int(index) // 2}.{kind}"
-            tensors[name] = value.detach()
-        ref.write_safetensors(sys.argv[2], tensors, metadata)
+        ref.write_safetensors(sys.argv[2], ref.dcar_tensors(model), metadata)
     elif sys.argv[1] == "embed":
         from PIL import Image
         from torchvision import transforms as T

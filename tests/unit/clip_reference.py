@@ -155,6 +155,17 @@ def randomise(model: nn.Module) -> None:
         model.logit_scale.copy_(model.logit_scale.half().float())
 
 
+def dcar_tensors(model: nn.Module) -> dict:
+    """The model's tensors as dcar names them: nn.Sequential's stem.<2i> (the stem's convolution i) is stem.<i>."""
+    tensors = {}
+    for name, value in model.state_dict().items():
+        if name.startswith("visual.stem."):
+            _, _, index, kind = name.split(".")
+            name = f"visual.stem.{int(index) // 2}.{kind}"
+        tensors[name] = value.detach().clone()
+    return tensors
+
+
 def to_bytes(t: torch.Tensor) -> bytes:
     return t.detach().contiguous().cpu().numpy().tobytes()
 
@@ -273,13 +284,7 @@ def main() -> None:
     torch.manual_seed(0)
     stem_model = TinyClip(stem=(16, 32)).eval()
     randomise(stem_model)
-    stem_sd = {}
-    for k, v in stem_model.state_dict().items():
-        if k.startswith("visual.stem."):
-            _, _, index, kind = k.split(".")
-            k = f"visual.stem.{int(index) // 2}.{kind}"
-        stem_sd[k] = v.detach().clone()
-    write_safetensors(os.path.join(outdir, "tiny.stem.safetensors"), stem_sd, {"format": "pt"})
+    write_safetensors(os.path.join(outdir, "tiny.stem.safetensors"), dcar_tensors(stem_model), {"format": "pt"})
     with torch.no_grad():
         stem_features = stem_model.encode_image(pixels)
     write_safetensors(os.path.join(outdir, "stem_reference.safetensors"), {"image_features": stem_features})
