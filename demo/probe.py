@@ -2,14 +2,15 @@
 """Which attributes do embeddings encode? A linear probe per attribute on the embeddings of a manifest's items.
   probe.py MANIFEST [LABEL=]EMBEDDINGS.npy...      (.npy with its .ids sidecar, e.g. from dcar-cat -F npy)
 For every attribute in the manifest's records ("attributes", plus meta_category as "family" and class_name as
-"class"), a ridge least-squares one-vs-rest classifier on the L2-normalised embeddings is trained and tested
-in folds. Class attributes are constant within a class, so their folds hold out whole classes (6 folds): the
-probe must read the attribute, not recognise the class. "class" itself uses 5 random folds. Caption rows
-(id#j) count for their item; where the item lists what its caption "mentioned", only captions that mention
-an attribute are probed for it (the family and the class name are always in the caption; "-" when none
-does). Prints TSV: attribute, number of values, the share (%) of its commonest value among the manifest's
-items, then the probe's accuracy (%) for each input. Holding out whole classes skews the training folds against the
-held-out values, so a probe that reads nothing scores below that share.
+"class"), a ridge least-squares one-vs-rest classifier on the L2-normalised embeddings is trained and tested in
+folds. Class attributes are constant within a class, so their folds hold out whole classes (6 folds): the probe
+must read the attribute, not recognise the class. "class" itself uses 5 random folds. Which classes are held out
+together moves an accuracy by several points, so every figure is the mean over FOLD_DRAWS draws of the folds (the
+same draws for every input). Caption rows (id#j) count for their item; where the item lists what its caption
+"mentioned", only captions that mention an attribute are probed for it (the family and the class name are always in
+the caption; "-" when none does). Prints TSV: attribute, number of values, the share (%) of its commonest value
+among the manifest's items, then the probe's accuracy (%) for each input. Holding out whole classes skews the
+training folds against the held-out values, so a probe that reads nothing scores below that share.
 """
 import collections
 import json
@@ -21,6 +22,7 @@ from results_table import split_label
 
 RIDGE = 1.0
 SEED = 2026
+FOLD_DRAWS = 10
 
 
 def load_rows(path):
@@ -60,9 +62,9 @@ def main():
     manifest_path, inputs = sys.argv[1], sys.argv[2:]
     with open(manifest_path) as f:
         items = json.load(f)
-    rng = np.random.default_rng(SEED)
     classes = sorted({r["class_name"] for r in items.values()})
-    class_fold = dict(zip(rng.permutation(classes), np.arange(len(classes)) % 6))
+    draws = [np.random.default_rng(SEED + d) for d in range(FOLD_DRAWS)]
+    class_folds = [dict(zip(rng.permutation(classes), np.arange(len(classes)) % 6)) for rng in draws]
     table, header = {}, ["attribute", "values", "majority"]
     for argument in inputs:
         label, path = split_label(argument)
@@ -70,15 +72,16 @@ def main():
         header.append(label)
         x, ids, is_caption, _ = load_rows(path)
         records = [items[i] for i in ids]
-        random_fold = np.random.default_rng(SEED).permutation(len(ids)) % 5
-        by_class = np.array([class_fold[r["class_name"]] for r in records])
+        random_folds = [np.random.default_rng(SEED + d).permutation(len(ids)) % 5 for d in range(FOLD_DRAWS)]
+        by_class = [np.array([fold[r["class_name"]] for r in records]) for fold in class_folds]
         for name in ["class", "family"] + list(records[0]["attributes"]):
             value = attribute_reader(name)
             rows = np.array([not c or name in ("class", "family") or name in r.get("mentioned", [name])
                              for r, c in zip(records, is_caption)])
             labels = [value(r) for r, keep in zip(records, rows) if keep]
-            folds = (random_fold if name == "class" else by_class)[rows]
-            accuracy = f"{probe_accuracy(x[rows], labels, folds):.1f}" if labels else "-"
+            fold_draws = random_folds if name == "class" else by_class
+            accuracy = (f"{np.mean([probe_accuracy(x[rows], labels, folds[rows]) for folds in fold_draws]):.1f}"
+                        if labels else "-")
             if name not in table:  # the attribute's columns, from the whole manifest, once
                 counts = collections.Counter(value(r) for r in items.values())
                 commonest = 100 * counts.most_common(1)[0][1] / sum(counts.values())
