@@ -22,6 +22,7 @@ PRETRAIN_EPOCHS ?= 9
 PRETRAIN_OPTIONS ?=
 BACKBONE ?= image=96,patch=12,width=192,layers=4,text-width=192,text-layers=4,embed=128,stem=2
 endif
+PRETRAIN_BATCH ?= 64  # images a pretraining batch
 METHODS ?= zeroshot coop maple dcar
 THREADS ?= $(shell nproc)
 
@@ -71,7 +72,7 @@ $(M): $(COMMITTED_BACKBONE) | $(W)/world.json
 else ifeq ($(WORLD_VERSION),1)
 $(M): | $(W)/world.json
 	@echo "== pretraining the backbone (dcar-tune --method full)"
-	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
+	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(PRETRAIN_EPOCHS) --batch $(PRETRAIN_BATCH) $(PRETRAIN_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(W) --resume -o $(OUT)/backbone $(W)/pretrain.json
 else
 # World v2: pretrained into backbone/run (a killed run resumes), then exported as the committed file is made
@@ -79,9 +80,11 @@ else
 # A curriculum (docs/RESULTS.md, pilots Q to S): STAGE1_WORLD_OPTIONS, the complete dcar-world options of a first
 # stage's captions (e.g. WORLD_OPTIONS with --pretrain-silhouette 1), pretrains STAGE1_EPOCHS epochs from scratch on
 # the world's own images (a hard-linked copy whose manifests dcar-world replaces, atomically), with
-# STAGE1_OPTIONS for dcar-tune; the stage above starts from its fp32 weights with its own optimiser and warm-up.
+# STAGE1_OPTIONS for dcar-tune and STAGE1_BATCH images a batch; the stage above starts from its fp32 weights with
+# its own optimiser, warm-up and PRETRAIN_BATCH.
 STAGE1_WORLD_OPTIONS ?=
 STAGE1_EPOCHS ?= 2
+STAGE1_BATCH ?= 64
 STAGE1_OPTIONS ?= $(PRETRAIN_OPTIONS)
 STAGE1_RUN := $(OUT)/backbone/stage1
 STAGE1_WORLD := $(OUT)/world-stage1
@@ -92,13 +95,13 @@ $(STAGE1_RUN)/clip.safetensors: | $(W)/world.json
 	@mkdir -p $(STAGE1_WORLD)
 	[ -f $(STAGE1_WORLD)/world.json ] || cp -al $(W)/. $(STAGE1_WORLD)/
 	$(DCAR_WORLD) $(STAGE1_WORLD_OPTIONS) --force $(STAGE1_WORLD)
-	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(STAGE1_EPOCHS) --batch 64 $(STAGE1_OPTIONS) --threads $(THREADS) \
+	$(BIN)/dcar-tune --method full --init-size $(BACKBONE) --epochs $(STAGE1_EPOCHS) --batch $(STAGE1_BATCH) $(STAGE1_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(STAGE1_WORLD) --resume --step-log $(STAGE1_RUN)/steps.jsonl -o $(STAGE1_RUN) \
 	  $(STAGE1_WORLD)/pretrain.json
 $(M): | $(W)/world.json $(if $(STAGE1_WORLD_OPTIONS),$(STAGE1_RUN)/clip.safetensors)
 	@echo "== pretraining the backbone (dcar-tune --method full, $(PRETRAIN_EPOCHS) epochs)"
 	$(WORLD) $(W)
-	$(BIN)/dcar-tune --method full $(PRETRAIN_START) --epochs $(PRETRAIN_EPOCHS) --batch 64 $(PRETRAIN_OPTIONS) --threads $(THREADS) \
+	$(BIN)/dcar-tune --method full $(PRETRAIN_START) --epochs $(PRETRAIN_EPOCHS) --batch $(PRETRAIN_BATCH) $(PRETRAIN_OPTIONS) --threads $(THREADS) \
 	  --layout as-is --image-root $(W) --resume --step-log $(PRETRAIN_RUN)/steps.jsonl -o $(PRETRAIN_RUN) $(W)/pretrain.json
 	/usr/bin/python3 $(DCAR_SOURCE)/demo/export_backbone.py $(PRETRAIN_RUN)/clip.safetensors \
 	  $$(ls $(PRETRAIN_RUN)/state-epoch-*.safetensors | tail -1) $@
