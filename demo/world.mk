@@ -22,7 +22,8 @@ PRETRAIN_EPOCHS ?= 9
 PRETRAIN_OPTIONS ?=
 BACKBONE ?= image=96,patch=12,width=192,layers=4,text-width=192,text-layers=4,embed=128,stem=2
 endif
-PRETRAIN_BATCH ?= 64  # images a pretraining batch
+# images a pretraining batch
+PRETRAIN_BATCH ?= 64
 METHODS ?= zeroshot coop maple dcar
 THREADS ?= $(shell nproc)
 
